@@ -1,0 +1,1 @@
+"""The ``arrowds`` command line (L7)."""

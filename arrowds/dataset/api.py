@@ -1,0 +1,107 @@
+"""Creating, opening, testing for and deleting datasets by URL."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from arrowds import _config
+from arrowds.dataset.core import DatasetCore
+from arrowds.dataset.dataset import Dataset
+from arrowds.errors import (
+    CheckoutError,
+    DatasetCorruptError,
+    DatasetExistsError,
+    DatasetNotFoundError,
+    PathNotEmptyError,
+)
+from arrowds.storage import Storage, open_storage
+from arrowds.table import refs, transaction
+from arrowds.table.manifest import Manifest, check_format_version
+
+MARKER = "arrowds.json"
+DEFAULT_BRANCH = "main"
+
+
+def _read_marker(storage: Storage) -> dict[str, Any]:
+    try:
+        data = storage.read(MARKER)
+    except FileNotFoundError:
+        raise DatasetNotFoundError(storage.url) from None
+    try:
+        marker = json.loads(data)
+    except ValueError as e:
+        raise DatasetCorruptError(f"{storage.key_url(MARKER)} is not valid JSON: {e}") from e
+    check_format_version(marker.get("format_version"), storage.key_url(MARKER))
+    return marker
+
+
+def empty(url: str, overwrite: bool = False, storage_options: dict[str, Any] | None = None) -> Dataset:
+    """Create an empty dataset at ``url``.
+
+    Raises DatasetExistsError if one is there, unless ``overwrite=True`` (which deletes only an
+    arrowds dataset, never a folder of other files).
+
+    >>> ds = ads.empty("mem://example", overwrite=True)   # doctest: +SKIP
+    """
+    storage = open_storage(url, storage_options)
+    if storage.exists(MARKER):
+        if not overwrite:
+            raise DatasetExistsError(url)
+        storage.delete_all()
+    elif storage.list(""):
+        if not (overwrite and storage.exists(refs.BRANCHES)):  # residue of a crashed empty()
+            raise PathNotEmptyError(f"{url!r} is a non-empty folder that is not an arrowds dataset; "
+                                    "refusing to create one there (pick an empty or new URL)")
+        storage.delete_all()
+    manifest = Manifest()
+    key = transaction.write_manifest(storage, manifest)
+    ref = refs.publish(storage, DEFAULT_BRANCH, -1, key, None)
+    if ref is None:
+        raise DatasetExistsError(url)
+    marker = {"format_version": _config.FORMAT_VERSION, "created": time.time(),
+              "default_branch": DEFAULT_BRANCH}
+    if not storage.put_if_absent(MARKER, json.dumps(marker).encode()):
+        raise DatasetExistsError(url)
+    return Dataset(DatasetCore(storage, DEFAULT_BRANCH, ref, manifest))
+
+
+def load(url_or_name: str, *, version: str | None = None, read_only: bool | None = None,
+         storage_options: dict[str, Any] | None = None, split: Any = None,
+         data_dir: str | None = None) -> Dataset:
+    """Open the dataset at ``url_or_name`` at branch ``main`` or at ``version`` (a branch).
+
+    >>> ds = ads.load("./my_ds", read_only=True)   # doctest: +SKIP
+    """
+    storage = open_storage(url_or_name, storage_options)
+    marker = _read_marker(storage)
+    branch = version or marker.get("default_branch", DEFAULT_BRANCH)
+    ref = refs.head(storage, branch)
+    if ref is None:
+        raise CheckoutError(f"{url_or_name!r} has no branch, tag or commit {branch!r}. "
+                            f"Branches: {refs.branch_names(storage)}")
+    manifest = transaction.load_manifest(storage, ref.manifest)
+    return Dataset(DatasetCore(storage, branch, ref, manifest, read_only=bool(read_only)))
+
+
+def dataset(url: str, read_only: bool | None = None,
+            storage_options: dict[str, Any] | None = None) -> Dataset:
+    """Open the dataset at ``url``, creating an empty one if there is none."""
+    if exists(url, storage_options):
+        return load(url, read_only=read_only, storage_options=storage_options)
+    return empty(url, storage_options=storage_options)
+
+
+def exists(url: str, storage_options: dict[str, Any] | None = None) -> bool:
+    """Whether an arrowds dataset is stored at ``url``."""
+    return open_storage(url, storage_options).exists(MARKER)
+
+
+def delete(url: str, storage_options: dict[str, Any] | None = None) -> None:
+    """Delete the dataset at ``url`` with every version. DatasetNotFoundError if none is there."""
+    storage = open_storage(url, storage_options)
+    if not storage.exists(MARKER):
+        raise DatasetNotFoundError(url, "Nothing was deleted.")
+    storage.delete(MARKER)  # first: a half-deleted dataset no longer looks like one
+    storage.delete_all()

@@ -1,0 +1,386 @@
+"""The state behind a dataset handle: the branch head it stands on, the working manifest, the
+write buffer, and the write operations (append, update, delete, schema/info changes).
+
+Writes go buffer -> staged fragments (written, not yet visible) -> published version (one
+put-if-absent of the branch ref). Outside ``with ds:`` every write call publishes before it
+returns; inside, the outermost block publishes on a clean exit and discards on an exception.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from arrowds import _config
+from arrowds.dataset.samples import Prepared
+from arrowds.errors import ReadOnlyModeError, SampleIndexError
+from arrowds.format import TensorSpec
+from arrowds.format import columns as cols
+from arrowds.format.parquet import write_parquet
+from arrowds.storage import Storage
+from arrowds.table import deletion, refs, transaction
+from arrowds.table.locate import RowLocator
+from arrowds.table.manifest import Fragment, Manifest
+from arrowds.table.reader import FragmentReader
+
+DATA = "data"
+
+
+class DatasetCore:
+    """Mutable head state shared by a dataset handle and all its views."""
+
+    def __init__(self, storage: Storage, branch: str, ref: refs.Ref | None, manifest: Manifest,
+                 read_only: bool = False):
+        self.storage = storage
+        self.reader = FragmentReader(storage)
+        self.branch = branch
+        self.read_only = read_only
+        self.lock = threading.RLock()
+        self.depth = 0
+        self._reset_to(ref, manifest)
+
+    def _reset_to(self, ref: refs.Ref | None, manifest: Manifest) -> None:
+        self.base_ref = ref
+        self.base_manifest = manifest
+        self.manifest = manifest
+        self.pending: dict[str, list[Prepared]] = {}
+        self.pending_len: dict[str, int] = {}
+        self.pending_bytes = 0
+        self.changes = transaction.Changes()
+        self._locator: RowLocator | None = None
+
+    # -- queries -------------------------------------------------------------------------
+    @property
+    def locator(self) -> RowLocator:
+        loc = self._locator
+        if loc is None or loc.fragments is not self.manifest.fragments:
+            loc = self._locator = RowLocator(self.manifest.fragments)
+        return loc
+
+    def spec(self, name: str) -> TensorSpec:
+        s = self.manifest.spec(name)
+        assert s is not None, name
+        return s
+
+    def length(self, name: str) -> int:
+        return self.manifest.lengths.get(name, 0) + self.pending_len.get(name, 0)
+
+    def flushed_length(self, name: str) -> int:
+        return self.manifest.lengths.get(name, 0)
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.pending) or not self.changes.empty
+
+    # -- write scaffolding ---------------------------------------------------------------
+    def check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyModeError(f"({self.storage.url} is open read-only)")
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Wrap one public write call: publish at its end unless inside ``with ds:``."""
+        self.check_writable()
+        with self.lock:
+            yield
+            if self.depth == 0:
+                self.flush()
+
+    def enter(self) -> None:
+        with self.lock:
+            self.depth += 1
+
+    def exit(self, failed: bool) -> None:
+        with self.lock:
+            self.depth -= 1
+            if self.depth:
+                return
+            if failed:
+                self.discard()
+            elif not self.read_only:
+                self.flush()
+
+    def discard(self) -> None:
+        """Drop everything not yet published (staged fragments become orphans for gc)."""
+        with self.lock:
+            self._reset_to(self.base_ref, self.base_manifest)
+
+    def flush(self) -> None:
+        """Stage the buffer and publish the working manifest if anything changed."""
+        with self.lock:
+            self.stage()
+            if self.changes.empty:
+                return
+            ref, manifest = transaction.publish(
+                self.storage, self.branch, self.base_ref, self.base_manifest, self.manifest,
+                self.changes)
+            self._reset_to(ref, manifest)
+
+    # -- schema and info -----------------------------------------------------------------
+    def set_spec(self, spec: TensorSpec, info: dict[str, Any] | None = None) -> None:
+        m = self.manifest.with_spec(spec)
+        lengths = dict(m.lengths)
+        lengths.setdefault(spec.name, 0)
+        tinfo = dict(m.tensor_info)
+        if info is not None:
+            tinfo[spec.name] = info
+        self.manifest = m.replace(lengths=lengths, tensor_info=tinfo)
+        self.changes.other = True
+
+    def set_info(self, tensor: str | None, info: dict[str, Any]) -> None:
+        if tensor is None:
+            self.manifest = self.manifest.replace(info=dict(info))
+        else:
+            tinfo = {**self.manifest.tensor_info, tensor: dict(info)}
+            self.manifest = self.manifest.replace(tensor_info=tinfo)
+        self.changes.other = True
+
+    # -- appends -------------------------------------------------------------------------
+    def append(self, batches: dict[str, Prepared]) -> None:
+        """Add prepared batches at the end of their tensors (already validated)."""
+        for name, prep in batches.items():
+            self.manifest = self.manifest.with_spec(prep.spec)
+            if prep.class_names is not None:
+                info = dict(self.manifest.tensor_info.get(name, {}))
+                info["class_names"] = prep.class_names
+                self.set_info(name, info)
+            if len(prep):
+                self.pending.setdefault(name, []).append(prep)
+                self.pending_len[name] = self.pending_len.get(name, 0) + len(prep)
+                self.pending_bytes += prep.nbytes
+        if self.pending_bytes > _config.WRITE_BUFFER_BYTES:
+            self.stage()
+
+    def _pending_samples(self, name: str) -> list[Any]:
+        out: list[Any] = []
+        for prep in self.pending.get(name, []):
+            out.extend(prep.samples if prep.stacked is None else list(prep.stacked))
+        return out
+
+    def pending_sample(self, name: str, k: int) -> Any:
+        for prep in self.pending.get(name, []):
+            if k < len(prep):
+                return prep.samples[k] if prep.stacked is None else prep.stacked[k]
+            k -= len(prep)
+        raise SampleIndexError(f"no pending sample {k} in tensor {name!r}")
+
+    def _set_pending_sample(self, name: str, k: int, sample: Any) -> None:
+        for prep in self.pending.get(name, []):
+            if k < len(prep):
+                if prep.stacked is None:
+                    prep.samples[k] = sample
+                else:
+                    prep.stacked[k] = sample
+                return
+            k -= len(prep)
+
+    def stage(self) -> None:
+        """Write buffered samples as fragments (and patch rows for ragged tails); not published."""
+        if not self.pending:
+            return
+        m = self.manifest
+        rows = m.num_rows
+        fills: dict[int, dict[str, Any]] = {}
+        tail: dict[str, list[Prepared | list[Any]]] = {}
+        new_rows = rows
+        for name, preps in self.pending.items():
+            flushed = m.lengths.get(name, 0)
+            n_fill = max(0, min(self.pending_len[name], rows - flushed))
+            if n_fill:
+                for k, sample in enumerate(self._pending_samples(name)[:n_fill]):
+                    fills.setdefault(flushed + k, {})[name] = sample
+            tail[name] = _drop_front(preps, n_fill)
+            new_rows = max(new_rows, flushed + self.pending_len[name])
+        lengths = {n: m.lengths.get(n, 0) + self.pending_len.get(n, 0) for n in m.lengths}
+        self.pending, self.pending_len, self.pending_bytes = {}, {}, 0
+        if fills:
+            self._apply_updates(fills, fill=True)
+        if new_rows > rows:
+            table = self._table_for_new_rows(tail, new_rows - rows)
+            for part in _split_table(table):
+                frag = self._write_fragment(part)
+                self.manifest = self.manifest.appended(frag, {})
+                self.changes.appended.append(self.manifest.fragments[-1])
+        self.manifest = self.manifest.replace(lengths=lengths)
+        self.changes.specs = {s.name: s for s in self.manifest.tensors}
+        if any(n != self.manifest.num_rows for n in lengths.values()):
+            self.changes.other = True  # a ragged result cannot be rebased as plain appends
+
+    def _table_for_new_rows(self, tail: dict[str, list[Any]], n: int) -> pa.Table:
+        arrays: dict[str, pa.Array] = {}
+        for spec in self.manifest.tensors:
+            if not spec.settled:
+                continue
+            parts: list[pa.Array] = []
+            count = 0
+            for prep in tail.get(spec.name, []):
+                got = cols.stacked_to_arrow(spec, prep.stacked) if prep.stacked is not None \
+                    else cols.to_arrow(spec, prep.samples)
+                parts.append(got)
+                count += len(prep)
+            if count < n:
+                parts.append(cols.null_arrays(spec, n - count))
+            for field in cols.fields(spec):
+                chunks = [p[field.name] for p in parts]
+                arrays[field.name] = chunks[0] if len(chunks) == 1 else pa.concat_arrays(
+                    [c.cast(field.type) for c in chunks])
+        return pa.table(arrays)
+
+    def _write_fragment(self, table: pa.Table) -> Fragment:
+        specs = {s.name: s for s in self.manifest.tensors if s.settled and s.column in table.column_names}
+        buf = write_parquet(table, specs)
+        key = f"{DATA}/{uuid.uuid4().hex}.parquet"
+        self.storage.write(key, buf)
+        return Fragment(file=key, rows=table.num_rows, size=buf.size, first_rowid=0)
+
+    # -- updates -------------------------------------------------------------------------
+    def update(self, name: str, positions: np.ndarray, samples: list[Any]) -> None:
+        """Replace the samples of one tensor at ``positions`` (already validated)."""
+        flushed = self.flushed_length(name)
+        updates: dict[int, dict[str, Any]] = {}
+        for p, s in zip(positions.tolist(), samples):
+            if p >= flushed:
+                self._set_pending_sample(name, p - flushed, s)
+            else:
+                updates.setdefault(p, {})[name] = s
+        if updates:
+            self._apply_updates(updates)
+
+    def _apply_updates(self, updates: dict[int, dict[str, Any]], fill: bool = False) -> None:
+        """Rewrite the rows at these positions: a patch fragment of the changed rows spliced
+        into the manifest with deletion vectors, or the whole fragment when most rows change."""
+        positions = np.array(sorted(updates), np.int64)
+        m = self.manifest
+        frags = list(m.fragments)
+        replaced: dict[int, list[Fragment]] = {}
+        for j, slots, phys in self.locator.groups(positions):
+            frag = frags[j]
+            rewrite = len(phys) > _config.REWRITE_FRACTION * max(1, frag.visible)
+            offsets = frag.visible_offsets() if rewrite else phys
+            table = self._read_rows(frag, offsets)
+            per_tensor: dict[str, tuple[list[int], list[Any]]] = {}
+            for slot, off in zip(positions[slots].tolist(), phys.tolist()):
+                row = int(np.searchsorted(offsets, off))
+                for name, sample in updates[slot].items():
+                    rows_, samples_ = per_tensor.setdefault(name, ([], []))
+                    rows_.append(row)
+                    samples_.append(sample)
+            table = _replace_rows(table, per_tensor, self.manifest)
+            new = self._write_fragment(table)
+            new = _with_rowids(new, frag.rowid_array()[offsets])
+            replaced[j] = [new] if rewrite else _splice(frag, phys, new)
+        out: list[Fragment] = []
+        for j, f in enumerate(frags):
+            out.extend(replaced.get(j, [f]))
+        self.manifest = m.replace(fragments=tuple(out))
+        self.changes.other = True
+
+    def _read_rows(self, frag: Fragment, offsets: np.ndarray) -> pa.Table:
+        """Whole rows (every column of every settled tensor) of one fragment."""
+        specs = [s for s in self.manifest.tensors if s.settled]
+        names = [f.name for s in specs for f in cols.fields(s)]
+        got = self.reader.read_columns(frag.file, names, offsets)
+        arrays = {}
+        for s in specs:
+            for f in cols.fields(s):
+                a = got[f.name]
+                arrays[f.name] = pa.nulls(len(offsets), f.type) if a is None else a.cast(f.type)
+        return pa.table(arrays)
+
+    # -- deletes -------------------------------------------------------------------------
+    def delete_rows(self, positions: np.ndarray) -> None:
+        """Remove whole rows (every tensor's sample) at ``positions``."""
+        self.stage()
+        positions = np.unique(positions)
+        m = self.manifest
+        frags = list(m.fragments)
+        for j, _, phys in self.locator.groups(positions):
+            f = frags[j]
+            frags[j] = f.replace(deleted=deletion.union(f.deleted, deletion.from_offsets(phys)))
+        lengths = {n: int(L - np.count_nonzero(positions < L)) for n, L in m.lengths.items()}
+        self.manifest = m.replace(fragments=tuple(frags), lengths=lengths)
+        self.changes.other = True
+
+
+def _drop_front(preps: list[Prepared], n: int) -> list[Prepared]:
+    out = []
+    for prep in preps:
+        k = len(prep)
+        if n >= k:
+            n -= k
+            continue
+        if n:
+            prep = Prepared(prep.spec, samples=prep.samples[n:] if prep.stacked is None else [],
+                            stacked=None if prep.stacked is None else prep.stacked[n:])
+            n = 0
+        out.append(prep)
+    return out
+
+
+def _replace_rows(table: pa.Table, per_tensor: dict[str, tuple[list[int], list[Any]]],
+                  m: Manifest) -> pa.Table:
+    """``table`` with the given rows of each tensor's columns replaced (one take per column)."""
+    n = table.num_rows
+    for name, (rows, samples) in per_tensor.items():
+        spec = m.spec(name)
+        new = cols.to_arrow(spec, samples)
+        idx = np.arange(n, dtype=np.int64)
+        idx[np.asarray(rows, np.int64)] = n + np.arange(len(rows), dtype=np.int64)
+        for field in cols.fields(spec):
+            col = table.column(field.name).combine_chunks()
+            arr = pa.concat_arrays([col, new[field.name].cast(field.type)]).take(pa.array(idx))
+            table = table.set_column(table.schema.get_field_index(field.name), field, arr)
+    return table
+
+
+def _with_rowids(frag: Fragment, rowids: np.ndarray) -> Fragment:
+    if rowids.size and rowids[-1] - rowids[0] + 1 == rowids.size and np.all(np.diff(rowids) == 1):
+        return frag.replace(first_rowid=int(rowids[0]), rowids=None)
+    return frag.replace(first_rowid=None, rowids=tuple(rowids.tolist()))
+
+
+def _splice(frag: Fragment, phys: np.ndarray, patch: Fragment) -> list[Fragment]:
+    """Entries that read like ``frag`` with the rows at ``phys`` taken from ``patch`` (whose
+    row k replaces the k-th of ``phys``, in ascending order)."""
+    phys = np.sort(phys)
+    out: list[Fragment] = []
+    visible = frag.visible_offsets()
+    pos = 0  # next visible index of frag not yet emitted
+    k = 0
+    n = len(phys)
+    while k < n:
+        at = int(np.searchsorted(visible, phys[k]))
+        if at > pos:
+            lo, hi = int(visible[pos]), int(visible[at - 1]) + 1
+            out.append(_keep(frag, lo, hi))
+        k0 = k
+        while k + 1 < n and int(np.searchsorted(visible, phys[k + 1])) == at + (k + 1 - k0):
+            k += 1
+        k += 1
+        out.append(patch.replace(deleted=deletion.keep_only(patch.rows, k0, k)))
+        pos = at + (k - k0)
+    if pos < len(visible):
+        lo, hi = int(visible[pos]), int(visible[-1]) + 1
+        out.append(_keep(frag, lo, hi))
+    return [f if f.deleted != deletion.keep_only(f.rows, 0, f.rows) else f.replace(deleted=()) for f in out]
+
+
+def _keep(frag: Fragment, lo: int, hi: int) -> Fragment:
+    """``frag`` showing only its physical rows ``[lo, hi)`` (minus those already deleted)."""
+    return frag.replace(deleted=deletion.union(frag.deleted, deletion.keep_only(frag.rows, lo, hi)))
+
+
+def _split_table(table: pa.Table) -> list[pa.Table]:
+    """Cut a table into fragment-sized pieces."""
+    n = table.num_rows
+    if not n:
+        return []
+    per_row = max(1, table.nbytes // n)
+    rows = max(1, min(_config.MAX_FRAGMENT_ROWS, _config.MAX_FRAGMENT_BYTES // per_row))
+    return [table.slice(s, rows) for s in range(0, n, rows)]

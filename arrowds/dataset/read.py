@@ -1,0 +1,139 @@
+"""Read samples of a tensor at row positions: from fragments (direct byte ranges or pyarrow
+row groups) and from the write buffer, in the order asked."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from arrowds import media
+from arrowds.dataset.core import DatasetCore
+from arrowds.errors import DatasetCorruptError, SampleDecodeError
+from arrowds.format import Blob, TensorSpec
+from arrowds.format import columns as cols
+
+
+def _split(core: DatasetCore, spec: TensorSpec, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Slots of positions stored in fragments, and slots still in the write buffer."""
+    flushed = core.flushed_length(spec.name)
+    if positions.size == 0 or positions.max() < flushed:
+        return np.arange(positions.size), np.zeros(0, np.int64)
+    mask = positions < flushed
+    return np.flatnonzero(mask), np.flatnonzero(~mask)
+
+
+def _missing(spec: TensorSpec, file: str) -> DatasetCorruptError:
+    return DatasetCorruptError(f"tensor {spec.name!r}: fragment {file} has no value for a row "
+                               "inside the tensor's length")
+
+
+def read_numeric(core: DatasetCore, spec: TensorSpec, positions: np.ndarray) -> np.ndarray | list[np.ndarray]:
+    """Samples of a numeric tensor: one stacked array for ``scalar``/``fixed`` layouts."""
+    stacked = spec.layout in ("scalar", "fixed")
+    shape = (1,) if spec.layout == "scalar" else tuple(spec.shape or ())
+    out: Any = np.empty((positions.size, *shape), spec.dtype) if stacked else [None] * positions.size
+    fl, pend = _split(core, spec, positions)
+    flushed_len = core.flushed_length(spec.name)
+    for k in pend.tolist():
+        out[k] = core.pending_sample(spec.name, int(positions[k]) - flushed_len)
+    if not fl.size:
+        return out
+    for j, slots, phys in core.locator.groups(positions[fl]):
+        frag = core.manifest.fragments[j]
+        dest = fl[slots]
+        if stacked and core.reader.is_direct(frag.file, spec.column):
+            contiguous = dest.size and dest[-1] - dest[0] + 1 == dest.size and np.all(np.diff(dest) == 1)
+            if contiguous:
+                core.reader.read_fixed(frag.file, spec.column, phys, spec.dtype, out[dest[0]:dest[-1] + 1])
+            else:
+                tmp = np.empty((dest.size, *shape), spec.dtype)
+                core.reader.read_fixed(frag.file, spec.column, phys, spec.dtype, tmp)
+                out[dest] = tmp
+            continue
+        got = core.reader.read_columns(frag.file, list(spec.columns), phys)
+        col = got[spec.column]
+        if col is None or col.null_count:
+            raise _missing(spec, frag.file)
+        shapes = cols.shapes_from_arrow(got[spec.shape_column], spec.ndim) if spec.shape_column else None
+        vals = cols.numeric_from_arrow(spec, col, shapes)
+        if stacked:
+            out[dest] = vals
+        else:
+            for d, v in zip(dest.tolist(), vals):
+                out[d] = v
+    return out
+
+
+def read_values(core: DatasetCore, spec: TensorSpec, positions: np.ndarray) -> list[Any]:
+    """Stored values of a blob/text/json/strlist tensor: bytes, str (JSON text) or list[str]."""
+    out: list[Any] = [None] * positions.size
+    fl, pend = _split(core, spec, positions)
+    flushed_len = core.flushed_length(spec.name)
+    for k in pend.tolist():
+        s = core.pending_sample(spec.name, int(positions[k]) - flushed_len)
+        out[k] = s.data if isinstance(s, Blob) else s
+    if not fl.size:
+        return out
+    for j, slots, phys in core.locator.groups(positions[fl]):
+        frag = core.manifest.fragments[j]
+        if spec.layout == "blob" and core.reader.is_direct(frag.file, spec.column):
+            vals = core.reader.read_blobs(frag.file, spec.column, phys)
+        else:
+            col = core.reader.read_columns(frag.file, [spec.column], phys)[spec.column]
+            if col is None or col.null_count:
+                raise _missing(spec, frag.file)
+            vals = col.to_pylist()
+        for d, v in zip(fl[slots].tolist(), vals):
+            out[d] = v
+    return out
+
+
+def read_shapes(core: DatasetCore, spec: TensorSpec, positions: np.ndarray) -> np.ndarray:
+    """``(n, ndim)`` sample shapes, without decoding media."""
+    if spec.layout == "scalar":
+        return np.ones((positions.size, 1), np.int64)
+    if spec.layout == "fixed":
+        return np.tile(np.asarray(spec.shape, np.int64), (positions.size, 1))
+    if spec.layout in ("text", "json"):
+        return np.ones((positions.size, 1), np.int64)
+    if spec.layout == "strlist":
+        return np.array([[len(v)] for v in read_values(core, spec, positions)], np.int64).reshape(-1, 1)
+    out = np.zeros((positions.size, spec.ndim), np.int64)
+    fl, pend = _split(core, spec, positions)
+    flushed_len = core.flushed_length(spec.name)
+    for k in pend.tolist():
+        s = core.pending_sample(spec.name, int(positions[k]) - flushed_len)
+        out[k] = s.shape
+    for j, slots, phys in core.locator.groups(positions[fl]) if fl.size else []:
+        frag = core.manifest.fragments[j]
+        col = core.reader.read_columns(frag.file, [spec.shape_column], phys)[spec.shape_column]
+        if col is None or col.null_count:
+            raise _missing(spec, frag.file)
+        out[fl[slots]] = cols.shapes_from_arrow(col, spec.ndim)
+    return out
+
+
+def decode(spec: TensorSpec, data: bytes, position: int) -> np.ndarray:
+    """Decode one stored media sample, naming tensor, index and codec when it is corrupt."""
+    codec = media.get_codec(spec.sample_compression)
+    try:
+        arr = codec.decode(data)
+    except SampleDecodeError as e:
+        raise e.at(spec.name, position) from None
+    except Exception as e:
+        raise SampleDecodeError(f"cannot decode sample: {e}", codec=codec.name,
+                                tensor=spec.name, index=position) from e
+    if spec.ndim is not None and arr.ndim == spec.ndim - 1:
+        arr = arr[..., None]
+    return arr
+
+
+def json_value(text: str) -> Any:
+    return json.loads(text)
+
+
+def to_pylist(arr: pa.Array | None) -> list[Any]:
+    return [] if arr is None else arr.to_pylist()

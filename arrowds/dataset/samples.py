@@ -1,0 +1,259 @@
+"""Turn what users append into prepared samples (see arrowds.format.columns), validating dtype
+and shape against the tensor and settling the tensor's layout on its first sample."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from arrowds import media
+from arrowds.errors import SampleError, SampleShapeError, TensorDtypeMismatchError
+from arrowds.format import Blob, TensorSpec, get_htype
+from arrowds.format.htypes import AUTO, AUTO_IMAGE_COMPRESSION, Htype
+
+log = logging.getLogger("arrowds")
+
+
+@dataclass
+class Prepared:
+    """Samples ready for the write buffer, and the tensor spec/info they leave behind.
+
+    ``stacked`` is set instead of ``samples`` when a whole batch is one array of scalar or
+    fixed-shape samples (the fast path of ``extend`` with a NumPy array).
+    """
+
+    spec: TensorSpec
+    samples: list[Any] = field(default_factory=list)
+    stacked: np.ndarray | None = None
+    class_names: list[str] | None = None  # set when strings added new class names
+    nbytes: int = 0
+
+    def __len__(self) -> int:
+        return len(self.stacked) if self.stacked is not None else len(self.samples)
+
+
+def prepare(spec: TensorSpec, values: Any, info: dict[str, Any], first_index: int) -> Prepared:
+    """Validate and convert a batch of samples for ``spec``; ``first_index`` is where the
+    first one will land (for error messages). Raises a SampleError subclass naming the tensor
+    and index; on error nothing is changed."""
+    h = get_htype(spec.htype)
+    out = Prepared(spec)
+    if h.kind == "numeric" and isinstance(values, np.ndarray) and values.dtype != object:
+        stacked = _try_stacked(spec, h, values, first_index)
+        if stacked is not None:
+            return stacked
+    names = list(info.get("class_names", [])) if h.class_names else None
+    for k, v in enumerate(values):
+        try:
+            sample, out.spec, nb = _prepare_one(out.spec, h, v, names)
+        except SampleError as e:
+            raise e.at(spec.name, first_index + k) from None
+        out.samples.append(sample)
+        out.nbytes += nb
+    if names is not None and names != list(info.get("class_names", [])):
+        out.class_names = names
+    return out
+
+
+def _try_stacked(spec: TensorSpec, h: Htype, arr: np.ndarray, first: int) -> Prepared | None:
+    """A batch given as one array, for scalar or fixed layouts: validated in one go."""
+    sample_shape = arr.shape[1:]
+    layout = spec.layout or _settle_numeric_layout(spec, h, sample_shape, arr.size // max(1, len(arr)))
+    if layout not in ("scalar", "fixed") or arr.ndim == 0:
+        return None
+    dtype = _target_dtype(spec, h, arr)
+    try:
+        cast = _cast(arr, dtype)
+    except SampleError as e:
+        raise e.at(spec.name, first) from None
+    if layout == "scalar":
+        if int(np.prod(sample_shape)) != 1:
+            return None
+        cast = cast.reshape(len(arr), 1)
+        new = spec.replace(layout="scalar", dtype=dtype.name, ndim=1)
+    else:
+        fixed = tuple(spec.shape) if spec.shape else sample_shape
+        if sample_shape != fixed:
+            raise SampleShapeError(
+                f"Sample shape {sample_shape} does not match the tensor's fixed shape {fixed}"
+            ).at(spec.name, first)
+        new = spec.replace(layout="fixed", dtype=dtype.name, ndim=len(fixed), shape=fixed)
+    if len(cast):
+        new = new.with_shape_bounds(cast.shape[1:], cast.shape[1:])
+    return Prepared(new, stacked=np.ascontiguousarray(cast), nbytes=cast.nbytes)
+
+
+def _prepare_one(spec: TensorSpec, h: Htype, value: Any, names: list[str] | None):
+    if value is None:
+        raise SampleError("None is not a sample; use append_empty=True to leave a row empty")
+    if h.kind == "media":
+        return _prepare_media(spec, h, value)
+    if h.kind == "text":
+        if not isinstance(value, str):
+            raise TensorDtypeMismatchError(f"a text tensor takes str samples, got {type(value).__name__}")
+        return value, _settle(spec, "text"), len(value)
+    if h.kind == "json":
+        try:
+            text = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise TensorDtypeMismatchError(f"sample is not JSON-serialisable: {e}") from None
+        return text, _settle(spec, "json"), len(text)
+    if h.kind == "strlist":
+        if isinstance(value, str) or not all(isinstance(s, str) for s in value):
+            raise TensorDtypeMismatchError("a list tensor takes lists of str")
+        return list(value), _settle(spec, "strlist"), sum(map(len, value))
+    return _prepare_numeric(spec, h, value, names)
+
+
+def _settle(spec: TensorSpec, layout: str) -> TensorSpec:
+    return spec if spec.layout == layout else spec.replace(layout=layout)
+
+
+def _labels_to_ints(value: Any, names: list[str], tensor: str) -> Any:
+    def one(s: str) -> int:
+        if s not in names:
+            names.append(s)
+            log.warning("'%s' added to %s.info.class_names at index %d", s, tensor, len(names) - 1)
+        return names.index(s)
+
+    if isinstance(value, str):
+        return one(value)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return [one(v) for v in value]
+    return value
+
+
+def _prepare_numeric(spec: TensorSpec, h: Htype, value: Any, names: list[str] | None):
+    if names is not None:
+        value = _labels_to_ints(value, names, spec.name)
+    arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+    if arr.dtype == object or arr.dtype.kind in "USV":
+        raise TensorDtypeMismatchError(
+            f"cannot store a {arr.dtype} sample in numeric tensor of dtype {spec.dtype or 'any'}"
+            + ("; use a text or json tensor for strings" if arr.dtype.kind == "U" else ""))
+    dtype = _target_dtype(spec, h, arr)
+    arr = _cast(arr, dtype)
+    if h.name == "image" and arr.ndim == 2:
+        arr = arr[..., None]  # grayscale images are H x W x 1, like every other image
+    layout = spec.layout or _settle_numeric_layout(spec, h, arr.shape, arr.size)
+    if layout == "scalar":
+        if arr.size != 1:
+            raise SampleShapeError(
+                f"tensor stores one value per sample (its first samples were scalars), got shape "
+                f"{arr.shape}; create it with shape=(None,) to store several values per sample")
+        arr = arr.reshape(1)
+        ndim = 1
+    elif layout == "fixed":
+        fixed = tuple(spec.shape) if spec.shape else arr.shape
+        if arr.shape != fixed:
+            raise SampleShapeError(f"Sample shape {arr.shape} does not match the tensor's fixed "
+                                   f"shape {fixed}")
+        ndim = len(fixed)
+        spec = spec.replace(shape=fixed)
+    else:
+        ndim = spec.ndim if spec.ndim is not None else arr.ndim
+        arr = _fit_ndim(arr, ndim, spec)
+        _check_htype_shape(h, arr.shape)
+    spec = spec.replace(layout=layout, dtype=dtype.name, ndim=ndim).with_shape_bounds(arr.shape, arr.shape)
+    return arr, spec, arr.nbytes
+
+
+def _fit_ndim(arr: np.ndarray, ndim: int, spec: TensorSpec) -> np.ndarray:
+    if arr.ndim == ndim:
+        return arr
+    raise SampleShapeError(f"Sample shape length is expected to be {ndim}, actual length is "
+                           f"{arr.ndim}. Full incoming shape: {arr.shape}")
+
+
+def _check_htype_shape(h: Htype, shape: tuple[int, ...]) -> None:
+    if h.last_dim and shape and shape[-1] not in h.last_dim and not (len(shape) == 1 and shape[0] == 0):
+        raise SampleShapeError(f"{h.name} samples must have a last dimension of "
+                               f"{' or '.join(map(str, h.last_dim))}, got shape {shape}")
+    if h.ndim is not None and len(shape) != h.ndim:
+        raise SampleShapeError(f"{h.name} samples must have {h.ndim} dimensions, got shape {shape}")
+
+
+def _settle_numeric_layout(spec: TensorSpec, h: Htype, shape: tuple[int, ...], size: int) -> str:
+    if spec.shape is not None:
+        return "fixed" if all(d is not None for d in spec.shape) else "list"
+    if h.fixed_shape:
+        return "fixed"
+    if (h.one_value or h.name == "generic") and size == 1 and len(shape) <= 1:
+        return "scalar"
+    return "list"
+
+
+def _target_dtype(spec: TensorSpec, h: Htype, arr: np.ndarray) -> np.dtype:
+    if spec.dtype:
+        return np.dtype(spec.dtype)
+    return arr.dtype
+
+
+def _cast(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Cast without losing data: ints must fit, floats never become ints, nothing becomes bool."""
+    src = arr.dtype
+    if src == dtype:
+        return arr
+    ok = np.can_cast(src, dtype, "safe")
+    if not ok and src.kind in "iub" and dtype.kind in "iu" and arr.size:
+        info = np.iinfo(dtype)
+        ok = info.min <= arr.min() and arr.max() <= info.max
+    elif not ok and src.kind in "iub" and dtype.kind in "iu":
+        ok = True
+    if not ok and src.kind == "f" and dtype.kind == "f":
+        ok = True  # float64 -> float32: the usual, intended narrowing
+    if not ok and dtype.kind == "b" and src.kind in "iu" and arr.size and np.isin(arr, (0, 1)).all():
+        ok = True
+    if not ok:
+        raise TensorDtypeMismatchError(
+            f"Dtype was expected to be {dtype.name!r} instead it was {src.name!r}. Cast the sample "
+            f"to {dtype.name} (or create the tensor with dtype={src.name!r}).")
+    return arr.astype(dtype)
+
+
+# -- media -----------------------------------------------------------------------------------
+def _prepare_media(spec: TensorSpec, h: Htype, value: Any):
+    if isinstance(value, (str, os.PathLike, bytes, bytearray, memoryview)):
+        value = media.read(bytes(value) if not isinstance(value, (str, os.PathLike)) else value)
+    comp = spec.sample_compression
+    if isinstance(value, media.MediaSample):
+        value.validate()
+        if comp == AUTO:
+            comp = value.compression if value.compression in h.compressions else AUTO_IMAGE_COMPRESSION
+            spec = spec.replace(sample_compression=comp, layout="blob")
+        if comp is None:
+            return _prepare_numeric(spec, h, value.numpy(), None)
+        if value.compression == comp:
+            data, shape = value.tobytes(), tuple(value.shape)
+        else:
+            data = media.transcode(value, comp)
+            shape, _ = media.get_codec(comp).header(data)
+        return _blob(spec, h, data, shape)
+    arr = np.asarray(value)
+    if comp == AUTO:
+        comp = AUTO_IMAGE_COMPRESSION
+        spec = spec.replace(sample_compression=comp, layout="blob")
+    if comp is None:
+        return _prepare_numeric(spec, h, arr, None)
+    dtype = np.dtype(spec.dtype) if spec.dtype else arr.dtype
+    if arr.dtype != dtype:
+        raise TensorDtypeMismatchError(
+            f"Dtype was expected to be {dtype.name!r} instead it was {arr.dtype.name!r}. "
+            f"Htype {h.name!r} expects samples to have dtype={dtype.name!r}.")
+    data = media.get_codec(comp).encode(arr)
+    return _blob(spec, h, data, arr.shape)
+
+
+def _blob(spec: TensorSpec, h: Htype, data: bytes, shape: tuple[int, ...]):
+    if h.name == "image" and len(shape) == 2:
+        shape = (*shape, 1)
+    if spec.ndim is not None and len(shape) != spec.ndim:
+        raise SampleShapeError(f"Sample shape length is expected to be {spec.ndim}, actual length "
+                               f"is {len(shape)}. Full incoming shape: {shape}")
+    spec = spec.replace(layout="blob", ndim=len(shape)).with_shape_bounds(shape, shape)
+    return Blob(bytes(data), tuple(int(d) for d in shape)), spec, len(data)

@@ -1,0 +1,200 @@
+"""Every error arrowds raises, under one root.
+
+Each error also subclasses the built-in a caller would catch without knowing arrowds
+(``KeyError`` for a missing tensor, ``IndexError`` for an index out of range, ...), and
+every message names the thing it is about: the tensor, the index, the URL, the commit.
+
+    ArrowdsError
+    ├── DatasetExistsError (FileExistsError)
+    ├── PathNotEmptyError (FileExistsError)
+    ├── DatasetNotFoundError (FileNotFoundError)
+    ├── DatasetCorruptError (ValueError)
+    │   └── FormatVersionError
+    ├── ReadOnlyModeError (PermissionError)
+    ├── TensorDoesNotExistError (KeyError)
+    ├── TensorAlreadyExistsError (ValueError)
+    ├── InvalidTensorNameError (ValueError)
+    ├── UnsupportedHtypeError (ValueError)
+    ├── UnsupportedCompressionError (ValueError)
+    ├── SampleError (ValueError)
+    │   ├── SampleShapeError
+    │   ├── TensorDtypeMismatchError (also TypeError)
+    │   └── SampleDecodeError
+    ├── DynamicTensorNumpyError (ValueError)
+    ├── SampleIndexError (IndexError)
+    ├── VersionControlError
+    │   ├── CheckoutError (ValueError)
+    │   ├── CommitConflictError (RuntimeError)
+    │   ├── EmptyCommitError (ValueError)
+    │   └── MergeConflictError (ValueError)
+    ├── StorageError (OSError)
+    └── MissingDependencyError (ImportError)
+"""
+
+from __future__ import annotations
+
+
+class ArrowdsError(Exception):
+    """Root of every error raised by arrowds."""
+
+
+class DatasetExistsError(ArrowdsError, FileExistsError):
+    """A dataset is already stored at the URL given to ``ads.empty``."""
+
+    def __init__(self, url: str):
+        super().__init__(
+            f"A dataset already exists at {url!r}. Use overwrite=True to replace it, "
+            "another URL to create a new one, or ads.load() to open it."
+        )
+        self.url = url
+
+
+class PathNotEmptyError(ArrowdsError, FileExistsError):
+    """``ads.empty`` was pointed at a non-empty folder that is not a dataset."""
+
+
+class DatasetNotFoundError(ArrowdsError, FileNotFoundError):
+    """No dataset is stored at the URL (or no prepared builder dataset of that name)."""
+
+    def __init__(self, url: str, hint: str | None = None):
+        msg = f"No arrowds dataset exists at {url!r}."
+        msg += " " + (hint or "Check the URL, or create one with ads.empty().")
+        super().__init__(msg)
+        self.url = url
+
+
+class DatasetCorruptError(ArrowdsError, ValueError):
+    """A metadata file of the dataset cannot be parsed or is inconsistent."""
+
+
+class FormatVersionError(DatasetCorruptError):
+    """The dataset was written by a newer, incompatible arrowds format."""
+
+
+class ReadOnlyModeError(ArrowdsError, PermissionError):
+    """A write was attempted on a dataset or version opened read-only."""
+
+    def __init__(self, reason: str = ""):
+        msg = "Modification when in read-only mode is not supported!"
+        super().__init__(f"{msg} {reason}".strip())
+
+
+class TensorDoesNotExistError(ArrowdsError, KeyError):
+    """The named tensor is not in the dataset."""
+
+    def __init__(self, name: str, available: list[str] | None = None):
+        msg = f"Tensor {name!r} does not exist."
+        if available is not None:
+            msg += f" Available tensors: {sorted(available)}."
+        super().__init__(msg)
+        self.name = name
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0])
+
+
+class TensorAlreadyExistsError(ArrowdsError, ValueError):
+    """``create_tensor`` was given a name that is taken."""
+
+    def __init__(self, name: str):
+        super().__init__(f"Tensor {name!r} already exists. Pick another name or delete it first.")
+        self.name = name
+
+
+class InvalidTensorNameError(ArrowdsError, ValueError):
+    """A tensor name is empty, reserved, or clashes with a group or attribute."""
+
+
+class UnsupportedHtypeError(ArrowdsError, ValueError):
+    """``create_tensor`` was given an htype arrowds does not know."""
+
+
+class UnsupportedCompressionError(ArrowdsError, ValueError):
+    """A compression is unknown, or not allowed for the tensor's htype."""
+
+
+class SampleError(ArrowdsError, ValueError):
+    """A sample cannot be stored in, or read from, its tensor.
+
+    ``tensor`` and ``index`` say where; they are filled in by the dataset layer when a
+    lower layer (a codec, a converter) raised without knowing them.
+    """
+
+    def __init__(self, message: str, *, tensor: str | None = None, index: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.tensor = tensor
+        self.index = index
+
+    def __str__(self) -> str:
+        where = []
+        if self.tensor is not None:
+            where.append(f"tensor {self.tensor!r}")
+        if self.index is not None:
+            where.append(f"index {self.index}")
+        return f"{self.message} ({', '.join(where)})" if where else self.message
+
+    def at(self, tensor: str | None, index: int | None) -> SampleError:
+        """Fill in where the error happened, keeping what is already known."""
+        if self.tensor is None:
+            self.tensor = tensor
+        if self.index is None:
+            self.index = index
+        return self
+
+
+class SampleShapeError(SampleError):
+    """A sample's shape (or ndim) does not fit the tensor."""
+
+
+class TensorDtypeMismatchError(SampleError, TypeError):
+    """A sample's dtype cannot be stored in the tensor without losing data."""
+
+
+class SampleDecodeError(SampleError):
+    """Stored or given media bytes cannot be decoded by their codec."""
+
+    def __init__(self, message: str, *, codec: str | None = None, tensor: str | None = None,
+                 index: int | None = None):
+        super().__init__(message, tensor=tensor, index=index)
+        self.codec = codec
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        return f"{base} [codec {self.codec}]" if self.codec else base
+
+
+class DynamicTensorNumpyError(ArrowdsError, ValueError):
+    """``.numpy()`` was asked to stack samples whose shapes differ."""
+
+
+class SampleIndexError(ArrowdsError, IndexError):
+    """An index is out of range for the tensor or view it is applied to."""
+
+
+class VersionControlError(ArrowdsError):
+    """Root of the version-control errors."""
+
+
+class CheckoutError(VersionControlError, ValueError):
+    """A branch, tag or commit id cannot be checked out (or created)."""
+
+
+class CommitConflictError(VersionControlError, RuntimeError):
+    """Another writer moved the branch and the changes overlap, so no rebase is possible."""
+
+
+class EmptyCommitError(VersionControlError, ValueError):
+    """``commit()`` was called with nothing to commit."""
+
+
+class MergeConflictError(VersionControlError, ValueError):
+    """Both sides of a merge changed the same rows of the same tensor."""
+
+
+class StorageError(ArrowdsError, OSError):
+    """A storage backend failed permanently (no bucket, no permission, ...). Names the URL."""
+
+
+class MissingDependencyError(ArrowdsError, ImportError):
+    """An optional dependency is needed; the message says which extra to install."""

@@ -1,0 +1,50 @@
+"""The ``Codec`` interface every media codec implements (image now; audio and video later).
+
+A codec turns one sample's array into compressed bytes and back, and can read a sample's shape and
+dtype from the header alone, so that appending a compressed file never has to decode its pixels.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import numpy as np
+
+__all__ = ["BytesLike", "Codec"]
+
+#: Anything with the buffer protocol that holds a whole encoded sample.
+BytesLike = bytes | bytearray | memoryview
+
+
+class Codec(abc.ABC):
+    """Encode, decode and inspect one compressed media format.
+
+    Subclasses set the class attributes and implement the three methods. Decoding errors are
+    ``SampleDecodeError(..., codec=self.name)``; arrays a codec cannot store raise
+    ``SampleShapeError`` or ``TensorDtypeMismatchError`` saying what the codec accepts.
+    """
+
+    #: Canonical name, as stored in tensor metadata ("jpeg", "png", "webp").
+    name: ClassVar[str]
+    #: What the samples are: "image" (later "audio", "video").
+    kind: ClassVar[str]
+    #: True when ``decode(encode(a))`` gives back ``a`` exactly with the default options.
+    lossless: ClassVar[bool]
+    #: File-name suffixes of this format, lowercase with the dot.
+    extensions: ClassVar[tuple[str, ...]]
+
+    @abc.abstractmethod
+    def encode(self, array: np.ndarray) -> bytes:
+        """Compress one sample; codecs add keyword-only options with defaults (``quality=``...)."""
+
+    @abc.abstractmethod
+    def decode(self, data: BytesLike) -> np.ndarray:
+        """Decompress one whole sample."""
+
+    @abc.abstractmethod
+    def header(self, data: BytesLike) -> tuple[tuple[int, ...], np.dtype]:
+        """The ``(shape, dtype)`` that ``decode`` would return, read without decoding the samples."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"

@@ -1,0 +1,245 @@
+"""A dataset root on any fsspec filesystem: whole and ranged reads, atomic writes, put-if-absent."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, BinaryIO
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+from fsspec.implementations.memory import MemoryFileSystem
+
+from arrowds.errors import StorageError
+
+_MEMORY_LOCK = threading.Lock()
+
+
+def normalize_url(url: str) -> str:
+    """Map arrowds' URL spellings onto fsspec's (``mem://x`` -> ``memory://x``, paths -> absolute).
+
+    >>> normalize_url("mem://demo")
+    'memory://demo'
+    """
+    url = os.fspath(url)
+    if url.startswith("mem://"):
+        return "memory://" + url[len("mem://"):]
+    if url.startswith("gcs://"):
+        return "gs://" + url[len("gcs://"):]
+    if "://" not in url:
+        return os.path.abspath(os.path.expanduser(url))
+    return url
+
+
+class Storage:
+    """One dataset root on an fsspec filesystem, addressed by keys relative to the root.
+
+    The base class works on every fsspec backend. Subclasses add what a backend can do
+    better: a local disk reads ranges with ``pread`` and publishes with ``link``; memory
+    publishes under a lock. ``put_if_absent`` is the one atomic step commits rely on.
+    """
+
+    #: True when put_if_absent is atomic against other processes and machines.
+    atomic_put_if_absent = False
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str):
+        self.fs = fs
+        self.root = root.rstrip("/")
+        self.url = url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+    def path(self, key: str) -> str:
+        """The filesystem path of a key."""
+        return f"{self.root}/{key}" if key else self.root
+
+    def key_url(self, key: str) -> str:
+        """A URL for the key, for messages and for users (never holds credentials)."""
+        return f"{self.url.rstrip('/')}/{key}"
+
+    # -- reads ---------------------------------------------------------------------------
+    def read(self, key: str) -> bytes:
+        """The whole object at ``key``; FileNotFoundError names the URL when absent."""
+        try:
+            return self.fs.cat_file(self.path(key))
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"{self.key_url(key)} does not exist") from e
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of the object at ``key``."""
+        return self.fs.cat_file(self.path(key), start=start, end=end)
+
+    def read_ranges(self, key: str, starts: list[int], ends: list[int]) -> list[bytes]:
+        """Several ranges of one object; backends coalesce nearby ranges into one request."""
+        path = self.path(key)
+        return self.fs.cat_ranges([path] * len(starts), list(starts), list(ends))
+
+    def open_input(self, key: str) -> BinaryIO:
+        """A seekable binary file for readers (pyarrow) that want a file object."""
+        return self.fs.open(self.path(key), "rb")
+
+    def size(self, key: str) -> int:
+        return int(self.fs.size(self.path(key)))
+
+    def exists(self, key: str) -> bool:
+        return bool(self.fs.exists(self.path(key)))
+
+    def list(self, prefix: str) -> list[str]:
+        """Keys of the objects directly under the folder ``prefix`` (names only, sorted)."""
+        try:
+            entries = self.fs.ls(self.path(prefix), detail=False)
+        except FileNotFoundError:
+            return []
+        return sorted(e.rstrip("/").rsplit("/", 1)[-1] for e in entries)
+
+    # -- writes --------------------------------------------------------------------------
+    def write(self, key: str, data: bytes) -> None:
+        """Write a whole object. Readers never see it half-written on backends where a put
+        is atomic (object stores); local disk writes aside and renames."""
+        self.fs.pipe_file(self.path(key), bytes(data))
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Write ``key`` only if nothing is there; return whether this call wrote it.
+
+        Generic fallback: check, then write. It is atomic only against writers in this
+        process; backends with conditional writes override it.
+        """
+        with _MEMORY_LOCK:
+            if self.fs.exists(self.path(key)):
+                return False
+            self.write(key, data)
+            return True
+
+    def delete(self, key: str) -> None:
+        try:
+            self.fs.rm_file(self.path(key))
+        except FileNotFoundError:
+            pass
+
+    def delete_all(self) -> None:
+        """Remove the whole root."""
+        if self.fs.exists(self.root):
+            self.fs.rm(self.root, recursive=True)
+
+    def close(self) -> None:
+        """Release cached handles. The storage stays usable."""
+
+
+class MemoryStorage(Storage):
+    """fsspec's in-process memory filesystem: shared by every handle in this process, so a
+    ``mem://`` dataset can be reopened by URL (unlike Hub's, which is private to a handle)."""
+
+    atomic_put_if_absent = True
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        return self.fs.cat_file(self.path(key), start=start, end=end)
+
+
+class LocalStorage(Storage):
+    """Local disk: ``pread`` on cached descriptors for ranges, write-aside-and-rename for
+    whole objects, and ``link`` for an atomic put-if-absent across processes."""
+
+    atomic_put_if_absent = True
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str):
+        super().__init__(fs, root, url)
+        self._fds: dict[str, int] = {}
+        self._fd_lock = threading.Lock()
+
+    def _fd(self, key: str) -> int:
+        fd = self._fds.get(key)
+        if fd is None:
+            with self._fd_lock:
+                fd = self._fds.get(key)
+                if fd is None:
+                    try:
+                        fd = os.open(self.path(key), os.O_RDONLY)
+                    except FileNotFoundError as e:
+                        raise FileNotFoundError(f"{self.key_url(key)} does not exist") from e
+                    if len(self._fds) >= 512:
+                        self._close_fds()
+                    self._fds[key] = fd
+        return fd
+
+    def read(self, key: str) -> bytes:
+        try:
+            with open(self.path(key), "rb") as f:
+                return f.read()
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"{self.key_url(key)} does not exist") from e
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        return os.pread(self._fd(key), end - start, start)
+
+    def read_ranges(self, key: str, starts: list[int], ends: list[int]) -> list[bytes]:
+        fd = self._fd(key)
+        return [os.pread(fd, e - s, s) for s, e in zip(starts, ends)]
+
+    def readinto(self, key: str, start: int, out: memoryview) -> None:
+        """Fill ``out`` with the bytes at ``start``: the zero-copy path of big scans."""
+        fd = self._fd(key)
+        done = 0
+        while done < len(out):
+            n = os.preadv(fd, [out[done:]], start + done)
+            if n <= 0:
+                raise StorageError(f"{self.key_url(key)} ended early at byte {start + done}")
+            done += n
+
+    def open_input(self, key: str) -> BinaryIO:
+        return open(self.path(key), "rb")
+
+    def write(self, key: str, data: bytes) -> None:
+        path = self.path(key)
+        tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
+        self._write_file(tmp, data)
+        os.replace(tmp, path)
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        path = self.path(key)
+        tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
+        self._write_file(tmp, data)
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+
+    @staticmethod
+    def _write_file(path: str, data: bytes) -> None:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _close_fds(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+    def close(self) -> None:
+        with self._fd_lock:
+            self._close_fds()
+
+    def __del__(self) -> None:  # descriptors are process resources; don't leak them
+        try:
+            self._close_fds()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+def open_storage(url: str, storage_options: dict[str, Any] | None = None) -> Storage:
+    """The Storage for a dataset URL. ``storage_options`` go to fsspec and are kept only in memory."""
+    norm = normalize_url(url)
+    try:
+        fs, root = fsspec.core.url_to_fs(norm, **(storage_options or {}))
+    except (ImportError, ValueError) as e:
+        raise StorageError(f"cannot open storage for {url!r}: {e}") from e
+    if isinstance(fs, LocalFileSystem):
+        return LocalStorage(fs, root, url)
+    if isinstance(fs, MemoryFileSystem):
+        return MemoryStorage(fs, root, url)
+    return Storage(fs, root, url)

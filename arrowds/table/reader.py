@@ -1,0 +1,148 @@
+"""Read cells of fragments: direct byte ranges where the file allows, pyarrow otherwise."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from arrowds.format.parquet import FileLayout
+from arrowds.storage import Storage
+
+_FOOTER_CACHE_FILES = 256
+
+
+class FragmentReader:
+    """Cached footers and open files of one dataset's fragments.
+
+    Fragments are immutable, so a footer read once stays true forever: every later sample
+    read from that file costs only the bytes of the sample (or of its row group).
+    """
+
+    def __init__(self, storage: Storage):
+        self.storage = storage
+        self._layouts: OrderedDict[str, FileLayout] = OrderedDict()
+        self._files: OrderedDict[str, pq.ParquetFile] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def layout(self, file: str) -> FileLayout:
+        lay = self._layouts.get(file)
+        if lay is not None:
+            return lay
+        with self._lock:
+            lay = self._layouts.get(file)
+            if lay is None:
+                with self.storage.open_input(file) as f:
+                    md = pq.read_metadata(f)
+                lay = FileLayout.from_metadata(md)
+                self._layouts[file] = lay
+                while len(self._layouts) > _FOOTER_CACHE_FILES:
+                    self._layouts.popitem(last=False)
+            return lay
+
+    def parquet_file(self, file: str) -> pq.ParquetFile:
+        pf = self._files.get(file)
+        if pf is not None:
+            return pf
+        with self._lock:
+            pf = self._files.get(file)
+            if pf is None:
+                lay = self.layout(file)
+                pf = pq.ParquetFile(self.storage.open_input(file), metadata=lay.metadata)
+                self._files[file] = pf
+                while len(self._files) > _FOOTER_CACHE_FILES // 4:
+                    _, old = self._files.popitem(last=False)
+                    old.close()
+            return pf
+
+    def has_column(self, file: str, column: str) -> bool:
+        return column in self.layout(file).column_index
+
+    # -- generic path --------------------------------------------------------------------
+    def read_columns(self, file: str, columns: list[str], offsets: np.ndarray) -> dict[str, pa.Array]:
+        """Values of ``columns`` at physical ``offsets`` (any order, repeats allowed), through
+        pyarrow, reading only the row groups that hold them. Absent columns come back null."""
+        lay = self.layout(file)
+        present = [c for c in columns if c in lay.column_index]
+        offsets = np.asarray(offsets, np.int64)
+        out: dict[str, pa.Array] = {}
+        if present:
+            rgs = np.unique(lay.row_group_of(offsets))
+            pf = self.parquet_file(file)
+            with self._lock:  # a ParquetFile's file object is not safe across threads
+                table = pf.read_row_groups(rgs.tolist(), columns=present, use_threads=False)
+            base = lay.rg_starts[rgs]
+            counts = lay.rg_starts[rgs + 1] - base
+            table_start = np.zeros(len(rgs), np.int64)
+            np.cumsum(counts[:-1], out=table_start[1:])
+            which = np.searchsorted(rgs, lay.row_group_of(offsets))
+            idx = table_start[which] + (offsets - base[which])
+            contiguous = idx.size and idx[0] + idx.size == idx[-1] + 1 and np.all(np.diff(idx) == 1)
+            for c in present:
+                col = table.column(c)
+                col = col.slice(int(idx[0]), idx.size) if contiguous else col.take(pa.array(idx))
+                out[c] = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        for c in columns:
+            if c not in out:
+                out[c] = None  # caller knows the type; None means "no such column in file"
+        return out
+
+    def read_table(self, file: str, columns: list[str] | None = None) -> pa.Table:
+        pf = self.parquet_file(file)
+        with self._lock:
+            return pf.read(columns=columns, use_threads=False)
+
+    # -- direct path ---------------------------------------------------------------------
+    def is_direct(self, file: str, column: str) -> bool:
+        lay = self.layout(file)
+        return column in lay.blob or column in lay.fixed
+
+    def read_blobs(self, file: str, column: str, offsets: np.ndarray) -> list[bytes]:
+        """Media bytes of the rows at ``offsets`` of a direct blob column: one ranged read each."""
+        starts, lens = self.layout(file).blob[column]
+        s = starts[offsets]
+        e = s + lens[offsets]
+        return self.storage.read_ranges(file, s.tolist(), e.tolist())
+
+    def read_fixed(self, file: str, column: str, offsets: np.ndarray, dtype: np.dtype,
+                   out: np.ndarray) -> None:
+        """Fill ``out`` (rows x values) with a direct fixed column's rows at ``offsets``."""
+        lay = self.layout(file)
+        flat = out.reshape(len(offsets), -1).view(np.uint8).reshape(len(offsets), -1)
+        offsets = np.asarray(offsets, np.int64)
+        if offsets.size and np.all(np.diff(offsets) == 1):
+            pos = 0
+            for _, b0, b1 in lay.fixed_runs(column, int(offsets[0]), int(offsets[-1]) + 1):
+                n = (b1 - b0) // flat.shape[1] if flat.shape[1] else 0
+                self._read_into(file, b0, b1, flat[pos:pos + n])
+                pos += n
+            return
+        for i, r in enumerate(offsets.tolist()):
+            b0, b1 = lay.byte_range(column, r)
+            self._read_into(file, b0, b1, flat[i:i + 1])
+
+    def _read_into(self, file: str, start: int, end: int, dest: np.ndarray) -> None:
+        readinto = getattr(self.storage, "readinto", None)
+        if readinto is not None:
+            readinto(file, start, memoryview(dest).cast("B"))
+        else:
+            dest.reshape(-1)[:] = np.frombuffer(self.storage.read_range(file, start, end), np.uint8)
+
+    def close(self) -> None:
+        with self._lock:
+            for pf in self._files.values():
+                pf.close()
+            self._files.clear()
+            self._layouts.clear()
+
+
+def nulls_like(type_: pa.DataType, n: int) -> pa.Array:
+    return pa.nulls(n, type_)
+
+
+def as_list(arr: Any) -> list[Any]:
+    return arr.to_pylist() if arr is not None else []

@@ -1,0 +1,95 @@
+"""Publishing a new version of a branch: write the manifest, then one put-if-absent of the ref.
+
+A crash before the ref is written leaves only orphan files (harmless, collected by gc); a crash
+after leaves the new version complete. When another writer published first, a change made only
+of appended fragments is rebased onto the new head; anything else raises CommitConflictError.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from arrowds.errors import CommitConflictError
+from arrowds.format.spec import TensorSpec
+from arrowds.storage import Storage
+from arrowds.table import refs
+from arrowds.table.manifest import Fragment, Manifest
+
+MANIFESTS = "manifests"
+MAX_ATTEMPTS = 50
+
+
+@dataclass
+class Changes:
+    """What a writer did since its base version: fragments appended at the end (rebasable),
+    and whether it did anything else (updates, deletes, schema or info changes)."""
+
+    appended: list[Fragment] = field(default_factory=list)
+    specs: dict[str, TensorSpec] = field(default_factory=dict)  # as the appends left them
+    other: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.appended and not self.other
+
+
+def load_manifest(storage: Storage, key: str) -> Manifest:
+    return Manifest.from_json(storage.read(key), storage.key_url(key))
+
+
+def write_manifest(storage: Storage, manifest: Manifest) -> str:
+    key = f"{MANIFESTS}/{uuid.uuid4().hex}.json"
+    storage.write(key, manifest.to_json())
+    return key
+
+
+def publish(storage: Storage, branch: str, base: refs.Ref | None, base_manifest: Manifest,
+            new: Manifest, changes: Changes, commit: str | None = None) -> tuple[refs.Ref, Manifest]:
+    """Publish ``new`` (made from ``base_manifest`` by ``changes``) as the head of ``branch``."""
+    expected = base.seq if base else -1
+    commit = commit if commit is not None else (base.commit if base else None)
+    for attempt in range(MAX_ATTEMPTS):
+        key = write_manifest(storage, new)
+        ref = refs.publish(storage, branch, expected, key, commit)
+        if ref is not None:
+            return ref, new
+        storage.delete(key)
+        theirs = refs.head(storage, branch)
+        assert theirs is not None  # someone published, so the branch exists
+        their_manifest = load_manifest(storage, theirs.manifest)
+        new = rebase(branch, base_manifest, their_manifest, changes, expected, theirs.seq)
+        expected, commit, base_manifest = theirs.seq, theirs.commit, their_manifest
+        time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+    raise CommitConflictError(f"branch {branch!r} kept moving: gave up after {MAX_ATTEMPTS} attempts")
+
+
+def rebase(branch: str, base: Manifest, theirs: Manifest, changes: Changes,
+           expected: int, found: int) -> Manifest:
+    """Replay an append-only change onto another writer's head, or raise CommitConflictError."""
+    moved = f"branch {branch!r} moved: expected head {expected}, found {found}"
+    if changes.other:
+        raise CommitConflictError(f"{moved}, and this change edits or deletes rows or changes "
+                                  "tensors, so it cannot be rebased. Reload and retry.")
+    if [s.name for s in theirs.tensors] != [s.name for s in base.tensors] or _ragged(theirs):
+        raise CommitConflictError(f"{moved}, and the other writer changed the tensors. "
+                                  "Reload and retry.")
+    out = theirs
+    for mine in changes.specs.values():  # settle layouts, widen shape bounds
+        cur = out.spec(mine.name)
+        if mine.layout != cur.layout and cur.layout is not None:
+            raise CommitConflictError(f"{moved}, and tensor {mine.name!r} was given another layout.")
+        merged = mine if cur.layout is None else cur
+        if mine.min_shape is not None:
+            merged = merged.with_shape_bounds(mine.min_shape, mine.max_shape)
+        out = out.with_spec(merged)
+    for frag in changes.appended:
+        lengths = {name: n + frag.rows for name, n in out.lengths.items()}
+        out = out.appended(frag, lengths)
+    return out
+
+
+def _ragged(m: Manifest) -> bool:
+    return any(n != m.num_rows for n in m.lengths.values())

@@ -1,0 +1,1 @@
+"""Conformance kits for builder authors and backends (L6)."""

@@ -1,0 +1,1 @@
+"""Benchmarks for arrowds (not part of the installed package)."""

@@ -1,0 +1,1 @@
+"""Shared pieces of the arrowds benchmark harness (data, timing, reporting)."""

@@ -1,0 +1,74 @@
+"""Small timing and file-system helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    """Run ``fn`` once; return (seconds, result)."""
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def per_call_ms(fn: Callable[[int], object], indices: Iterable[int]) -> np.ndarray:
+    """Milliseconds taken by ``fn(i)`` for each index, timed one call at a time."""
+    out = []
+    for i in indices:
+        start = time.perf_counter_ns()
+        fn(int(i))
+        out.append((time.perf_counter_ns() - start) / 1e6)
+    return np.asarray(out)
+
+
+def percentiles(ms: np.ndarray) -> dict[str, float]:
+    return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
+            "mean_ms": float(ms.mean())}
+
+
+def median_of(fn: Callable[[], float], repeats: int) -> tuple[float, list[float]]:
+    runs = [fn() for _ in range(repeats)]
+    return statistics.median(runs), runs
+
+
+def tree_bytes(path: Path) -> tuple[int, int]:
+    """(apparent bytes, allocated bytes) of a file or of every file under a folder."""
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    apparent = allocated = 0
+    for p in files:
+        st = p.stat()
+        apparent += st.st_size
+        allocated += st.st_blocks * 512
+    return apparent, allocated
+
+
+def warm_page_cache(path: Path) -> None:
+    """Read every file under ``path`` once so the timed reads find it in the OS page cache."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for p in files:
+        with p.open("rb") as fh:
+            while fh.read(1 << 22):
+                pass
+
+
+def fresh_dir(path: Path) -> Path:
+    """Remove whatever is at ``path`` and make sure its parent exists."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def settle() -> None:
+    """Push written data to disk (untimed) so write-back does not disturb the next timing."""
+    os.sync()
