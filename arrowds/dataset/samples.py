@@ -89,8 +89,8 @@ def _try_stacked(spec: TensorSpec, h: Htype, arr: np.ndarray, first: int) -> Pre
 
 
 def _prepare_one(spec: TensorSpec, h: Htype, value: Any, names: list[str] | None):
-    if value is None:
-        raise SampleError("None is not a sample; use append_empty=True to leave a row empty")
+    if value is None and h.kind != "json":
+        raise SampleError("None is not a sample of this tensor (only json tensors store null)")
     if h.kind == "media":
         return _prepare_media(spec, h, value)
     if h.kind == "text":

@@ -3,6 +3,7 @@
 ``get_codec(name)`` gives the ``Codec`` for a ``sample_compression``; ``read(...)`` (``ads.read``)
 gives a lazy ``MediaSample`` whose compressed bytes can be stored unchanged.
 
+    >>> import numpy as np
     >>> from arrowds.media import get_codec, read
     >>> data = get_codec("png").encode(np.zeros((4, 5, 3), np.uint8))
     >>> read(data).shape

@@ -22,14 +22,32 @@ UINT8 = np.dtype(np.uint8)
 UINT16 = np.dtype(np.uint16)
 
 # What Pillow raises on bad input; anything else is a bug and should surface as itself.
-PIL_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error, zlib.error,
-              Image.DecompressionBombError)
+PIL_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    IndexError,
+    struct.error,
+    zlib.error,
+    Image.DecompressionBombError,
+)
 
 _LAYOUTS = {1: "H x W or H x W x 1 (gray)", 3: "H x W x 3 (RGB)", 4: "H x W x 4 (RGBA)"}
 # Pillow modes whose pixels np.asarray gives as they are, and what the others convert to.
 _DIRECT_MODES = frozenset({"L", "RGB", "RGBA"})
-_CONVERT_TO = {"1": "L", "LA": "RGBA", "La": "RGBA", "PA": "RGBA", "RGBa": "RGBA", "RGBX": "RGB",
-               "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
+_CONVERT_TO = {
+    "1": "L",
+    "LA": "RGBA",
+    "La": "RGBA",
+    "PA": "RGBA",
+    "RGBa": "RGBA",
+    "RGBX": "RGB",
+    "CMYK": "RGB",
+    "YCbCr": "RGB",
+    "LAB": "RGB",
+    "HSV": "RGB",
+}
 _UINT16_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 
 

@@ -36,8 +36,14 @@ _STANDALONE = frozenset({0x01, *range(0xD0, 0xD9)})
 _MAX_SIDE = 65_500
 _SUBSAMPLING = {"444": "4:4:4", "422": "4:2:2", "420": "4:2:0"}
 # Words in libjpeg/turbojpeg messages that mean "this decoder cannot", as opposed to "this data is bad".
-_CAPABILITY_WORDS = ("unsupported", "not implemented", "not supported", "could not determine subsampling",
-                     "incompatible", "sorry")
+_CAPABILITY_WORDS = (
+    "unsupported",
+    "not implemented",
+    "not supported",
+    "could not determine subsampling",
+    "incompatible",
+    "sorry",
+)
 
 
 @dataclass(frozen=True)
@@ -115,8 +121,9 @@ class JpegCodec(Codec):
         array, channels = _imaging.check_image_array(array, self.name, channels=(1, 3), max_side=_MAX_SIDE)
         if _simplejpeg is not None:
             if channels == 1:
-                return _simplejpeg.encode_jpeg(array[:, :, None], quality, colorspace="GRAY",
-                                               colorsubsampling="Gray")
+                return _simplejpeg.encode_jpeg(
+                    array[:, :, None], quality, colorspace="GRAY", colorsubsampling="Gray"
+                )
             return _simplejpeg.encode_jpeg(array, quality, colorspace="RGB", colorsubsampling=subsampling)
         out = io.BytesIO()
         Image.fromarray(array).save(out, "JPEG", quality=quality, subsampling=_SUBSAMPLING[subsampling])

@@ -23,8 +23,13 @@ __all__ = ["PngCodec"]
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 # Colour type -> (allowed bit depths, decoded channels; palette images are 3, or 4 with tRNS).
-_COLOUR_TYPES = {0: ((1, 2, 4, 8, 16), 1), 2: ((8, 16), 3), 3: ((1, 2, 4, 8), 3), 4: ((8, 16), 4),
-                 6: ((8, 16), 4)}
+_COLOUR_TYPES = {
+    0: ((1, 2, 4, 8, 16), 1),
+    2: ((8, 16), 3),
+    3: ((1, 2, 4, 8), 3),
+    4: ((8, 16), 4),
+    6: ((8, 16), 4),
+}
 
 
 class PngCodec(Codec):
@@ -39,8 +44,9 @@ class PngCodec(Codec):
         """Compress an H x W (x 1, 3 or 4) uint8 array, or an H x W (x 1) uint16 one as 16-bit gray."""
         if not 0 <= compress_level <= 9:
             raise ValueError(f"png compress_level must be between 0 and 9, got {compress_level}")
-        array, _ = _imaging.check_image_array(array, self.name, channels=(1, 3, 4),
-                                              gray_only_dtypes=(_imaging.UINT16,))
+        array, _ = _imaging.check_image_array(
+            array, self.name, channels=(1, 3, 4), gray_only_dtypes=(_imaging.UINT16,)
+        )
         if array.dtype == _imaging.UINT16:
             array = array.astype("<u2", copy=False)  # Pillow's I;16 is little-endian
         out = io.BytesIO()

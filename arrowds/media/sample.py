@@ -42,8 +42,12 @@ class MediaSample:
     one sniffed from the content.
     """
 
-    def __init__(self, source: str | os.PathLike[str] | BytesLike, compression: str | None = None,
-                 storage_options: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | BytesLike,
+        compression: str | None = None,
+        storage_options: dict[str, Any] | None = None,
+    ):
         if isinstance(source, (bytes, bytearray, memoryview)):
             self._path: str | None = None
             self._buffer: bytes | None = bytes(source)
@@ -177,14 +181,17 @@ class MediaSample:
         return f"MediaSample({where}, compression={known!r})"
 
 
-def read(path_or_url_or_bytes: str | os.PathLike[str] | BytesLike, compression: str | None = None,
-         storage_options: dict[str, Any] | None = None) -> MediaSample:
+def read(
+    path_or_url_or_bytes: str | os.PathLike[str] | BytesLike,
+    compression: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> MediaSample:
     """A lazy media sample from a local path, any fsspec URL, or bytes (this is ``ads.read``).
 
-        >>> read("images/cat.jpg").numpy().shape
-        (480, 640, 3)
-        >>> read(png_bytes).compression
-        'png'
+    >>> read("images/cat.jpg").numpy().shape
+    (480, 640, 3)
+    >>> read(png_bytes).compression
+    'png'
     """
     return MediaSample(path_or_url_or_bytes, compression=compression, storage_options=storage_options)
 

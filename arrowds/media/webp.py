@@ -35,7 +35,9 @@ class WebpCodec(Codec):
     lossless = False
     extensions = EXTENSIONS["webp"]
 
-    def encode(self, array: np.ndarray, *, quality: int = 90, lossless: bool = False, method: int = 4) -> bytes:
+    def encode(
+        self, array: np.ndarray, *, quality: int = 90, lossless: bool = False, method: int = 4
+    ) -> bytes:
         """Compress an H x W (x 1, 3 or 4) uint8 array; gray is stored as RGB."""
         if not 0 <= quality <= 100:
             raise ValueError(f"webp quality must be between 0 and 100, got {quality}")

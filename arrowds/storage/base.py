@@ -97,7 +97,12 @@ class Storage:
     def write(self, key: str, data: bytes) -> None:
         """Write a whole object. Readers never see it half-written on backends where a put
         is atomic (object stores); local disk writes aside and renames."""
-        self.fs.pipe_file(self.path(key), bytes(data))
+        path = self.path(key)
+        try:
+            self.fs.pipe_file(path, bytes(data))
+        except FileNotFoundError:  # a filesystem with real folders: make the parent, once
+            self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+            self.fs.pipe_file(path, bytes(data))
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         """Write ``key`` only if nothing is there; return whether this call wrote it.
@@ -238,8 +243,8 @@ def open_storage(url: str, storage_options: dict[str, Any] | None = None) -> Sto
         fs, root = fsspec.core.url_to_fs(norm, **(storage_options or {}))
     except (ImportError, ValueError) as e:
         raise StorageError(f"cannot open storage for {url!r}: {e}") from e
-    if isinstance(fs, LocalFileSystem):
+    if type(fs) is LocalFileSystem:  # exact: a subclass may wrap reads (caching, counting)
         return LocalStorage(fs, root, url)
-    if isinstance(fs, MemoryFileSystem):
+    if type(fs) is MemoryFileSystem:
         return MemoryStorage(fs, root, url)
     return Storage(fs, root, url)

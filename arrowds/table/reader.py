@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import struct
 import threading
 from collections import OrderedDict
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from arrowds.errors import DatasetCorruptError
 from arrowds.format.parquet import FileLayout
 from arrowds.storage import Storage
 
 _FOOTER_CACHE_FILES = 256
+_FOOTER_GUESS = 64 * 1024
 
 
 class FragmentReader:
@@ -27,22 +29,41 @@ class FragmentReader:
         self.storage = storage
         self._layouts: OrderedDict[str, FileLayout] = OrderedDict()
         self._files: OrderedDict[str, pq.ParquetFile] = OrderedDict()
+        self._sizes: dict[str, int] = {}
         self._lock = threading.Lock()
 
+    def know_sizes(self, sizes: dict[str, int]) -> None:
+        """Remember file sizes (from a manifest) so footer reads need no size request."""
+        self._sizes.update(sizes)
+
     def layout(self, file: str) -> FileLayout:
+        """The parsed footer of ``file``: one ranged read of its tail (two if the footer is
+        bigger than the first guess)."""
         lay = self._layouts.get(file)
         if lay is not None:
             return lay
         with self._lock:
             lay = self._layouts.get(file)
             if lay is None:
-                with self.storage.open_input(file) as f:
-                    md = pq.read_metadata(f)
-                lay = FileLayout.from_metadata(md)
+                lay = FileLayout.from_metadata(self._read_footer(file, self._sizes.get(file)))
                 self._layouts[file] = lay
                 while len(self._layouts) > _FOOTER_CACHE_FILES:
                     self._layouts.popitem(last=False)
             return lay
+
+    def _read_footer(self, file: str, size: int | None) -> pq.FileMetaData:
+        if not size:
+            size = self.storage.size(file)
+        tail = self.storage.read_range(file, max(0, size - _FOOTER_GUESS), size)
+        if len(tail) < 8 or tail[-4:] != b"PAR1":
+            raise DatasetCorruptError(f"{self.storage.key_url(file)} is not a Parquet file")
+        need = struct.unpack("<I", tail[-8:-4])[0] + 8
+        if need > len(tail):
+            tail = self.storage.read_range(file, size - need, size)
+        try:
+            return pq.read_metadata(pa.BufferReader(tail[-need:]))
+        except (OSError, pa.ArrowException) as e:
+            raise DatasetCorruptError(f"{self.storage.key_url(file)} has a corrupt footer: {e}") from e
 
     def parquet_file(self, file: str) -> pq.ParquetFile:
         pf = self._files.get(file)
@@ -139,10 +160,3 @@ class FragmentReader:
             self._files.clear()
             self._layouts.clear()
 
-
-def nulls_like(type_: pa.DataType, n: int) -> pa.Array:
-    return pa.nulls(n, type_)
-
-
-def as_list(arr: Any) -> list[Any]:
-    return arr.to_pylist() if arr is not None else []

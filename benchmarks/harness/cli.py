@@ -9,20 +9,17 @@ benchmarks/results/. Every system is measured warm: its files are read once befo
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import json
-import pstats
+import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-
 from ..peers import embedding_peers, image_peers
-from . import embeddings, images, machine
+from . import embeddings, images, machine, profiling
 from .data import make_embeddings, make_images, random_indices
-from .decode import DECODER_NAME, decode_jpeg
+from .decode import DECODER_NAME
 from .report import embedding_table, image_table
 from .targets import Target, as_dicts, embedding_targets, image_targets, targets_table
 
@@ -44,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, default=HERE / "data")
     p.add_argument("--results-dir", type=Path, default=HERE / "results")
     p.add_argument("--profile-arrowds", action="store_true",
-                   help="also cProfile the arrowds random-access loop and print the top lines")
+                   help="after the timings, cProfile arrowds ingest and random access; print the top lines")
     args = p.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     for key in ("images", "embeddings", "random"):
@@ -60,26 +57,11 @@ def _selected(peers: list, systems: str | None) -> list:
     return [p for p in peers if any(w in p.name.lower() for w in wanted)]
 
 
-def _profile(fn, lines: int = 30) -> str:
-    prof = cProfile.Profile()
-    prof.runcall(fn)
-    out = io.StringIO()
-    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(lines)
-    return out.getvalue()
-
-
-def _profile_arrowds_images(path: Path, indices: np.ndarray) -> str:
-    from ..peers.arrowds_peer import ArrowdsImages
-
-    reader = ArrowdsImages().open(path)
-    reader.get(0, decode_jpeg)
-    return _profile(lambda: [reader.get(int(i), decode_jpeg) for i in indices])
-
-
 def run_images(args: argparse.Namespace) -> dict:
     data = make_images(args.images, args.seed, args.data_dir / "source")
     print(f"images: {len(data):,} jpegs, mean {data.raw_bytes / len(data):,.0f} B, "
           f"total {data.raw_bytes / 1e6:.1f} MB; decoder {DECODER_NAME}", flush=True)
+    load = os.getloadavg()
     cfg = images.ImageConfig(args.data_dir, args.random, args.batch_size, args.seed)
     indices = random_indices(len(data), args.random, args.seed)
     limits = [images.decode_limit(data)]
@@ -90,25 +72,37 @@ def run_images(args: argparse.Namespace) -> dict:
     limits.append(images.decode_limit(data))
     limit = max(limits)
     out = {"n": len(data), "raw_bytes": data.raw_bytes, "decoder": DECODER_NAME,
-           "decode_limit_img_s": limit, "decode_limit_runs_img_s": limits,
+           "loadavg": [load, os.getloadavg()], "decode_limit_img_s": limit, "decode_limit_runs_img_s": limits,
            "results": [asdict(r) for r in results], "table": image_table(results, limit),
            "targets": image_targets(results, limit)}
     if args.profile_arrowds:
-        out["profile"] = _profile_arrowds_images(args.data_dir / "images" / "arrowds", indices)
+        out["profile"] = _guarded(lambda: profiling.profile_images(data, args.data_dir, indices))
     return out
 
 
 def run_embeddings(args: argparse.Namespace) -> dict:
     data = make_embeddings(args.embeddings, args.seed)
     print(f"embeddings: {len(data):,} rows, {data.raw_bytes / 1e6:.0f} MB of float32", flush=True)
+    load = os.getloadavg()
     cfg = embeddings.EmbeddingConfig(args.data_dir, args.random, args.seed)
     indices = random_indices(len(data), args.random, args.seed)
     results = []
     for peer in _selected(embedding_peers(), args.systems):
         print(f"  {peer.name} ...", flush=True)
         results.append(embeddings.run_peer(peer, data, cfg, indices))
-    return {"n": len(data), "raw_bytes": data.raw_bytes, "results": [asdict(r) for r in results],
-            "table": embedding_table(results), "targets": embedding_targets(results)}
+    out = {"n": len(data), "raw_bytes": data.raw_bytes, "loadavg": [load, os.getloadavg()],
+           "results": [asdict(r) for r in results],
+           "table": embedding_table(results), "targets": embedding_targets(results)}
+    if args.profile_arrowds:
+        out["profile"] = _guarded(lambda: profiling.profile_embeddings(data, args.data_dir, indices))
+    return out
+
+
+def _guarded(fn: Callable[[], dict[str, str]]) -> dict[str, str]:
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - a failing profile must not lose the figures
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _print_report(parts: dict[str, dict], args: argparse.Namespace, info: dict) -> None:
@@ -123,11 +117,19 @@ def _print_report(parts: dict[str, dict], args: argparse.Namespace, info: dict) 
     if "embeddings" in parts:
         p = parts["embeddings"]
         print(f"### embeddings: {p['n']:,} x float32[128] ({p['raw_bytes'] / 1e6:.0f} MB)\n\n{p['table']}\n")
+    for name, p in parts.items():
+        before, after = p["loadavg"]
+        print(f"load average (1/5/15 min) during {name}: {_load(before)} at start, {_load(after)} at end")
+    print()
     targets: list[Target] = [t for p in parts.values() for t in p["targets"]]
     print(f"### targets\n\n{targets_table(targets)}\n")
-    for p in parts.values():
-        if "profile" in p:
-            print("### cProfile: arrowds random access loop\n\n```\n" + p["profile"] + "```")
+    for part, p in parts.items():
+        for loop, text in p.get("profile", {}).items():
+            print(f"### cProfile ({part}): arrowds {loop}\n\n```\n{text.strip()}\n```\n")
+
+
+def _load(avg: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.2f}" for x in avg)
 
 
 def _save(parts: dict[str, dict], args: argparse.Namespace, info: dict) -> Path:

@@ -11,7 +11,17 @@ from ..peers.base import ImagePeer, ImageReader
 from .data import ImageData, random_indices
 from .decode import DECODER_NAME, decode_jpeg
 from .result import SystemResult, slug
-from .timing import fresh_dir, per_call_ms, percentiles, settle, timed, tree_bytes, warm_page_cache
+from .timing import (
+    fresh_dir,
+    per_call_ms,
+    percentiles,
+    prime_allocator,
+    settle,
+    timed,
+    timed_ingest,
+    tree_bytes,
+    warm_page_cache,
+)
 
 WARMUP_GETS = 10
 LABEL_REPEATS = 3
@@ -25,11 +35,15 @@ class ImageConfig:
     seed: int
 
 
+def _decode_each(jpegs: list[bytes]) -> None:
+    for blob in jpegs:
+        decode_jpeg(blob)  # each result dropped at once, as the systems' scans do
+
+
 def decode_limit(data: ImageData) -> float:
     """Images/s decoding the same JPEG bytes straight from a list in RAM."""
-    for blob in data.jpegs[:200]:
-        decode_jpeg(blob)
-    seconds, _ = timed(lambda: [decode_jpeg(b) for b in data.jpegs])
+    _decode_each(data.jpegs[:200])
+    seconds, _ = timed(lambda: _decode_each(data.jpegs))
     return len(data) / seconds
 
 
@@ -80,15 +94,19 @@ def run_peer(peer: ImagePeer, data: ImageData, cfg: ImageConfig, indices: np.nda
     res = SystemResult(peer.name)
     res.metrics["decoder"] = peer.decoder or DECODER_NAME
     path = fresh_dir(cfg.data_dir / "images" / slug(peer.name))
-    ingest = res.step("ingest", lambda: timed(lambda: peer.ingest(data, path))[0])
+    res.step("setup", peer.setup)
+    if res.errors:
+        return res
+    ingest = res.step("ingest", lambda: timed_ingest(lambda: peer.ingest(data, path), path))
     if ingest is None:
         return res
-    res.metrics["ingest_s"] = ingest
+    res.metrics.update(ingest)
     settle()
     apparent, allocated = tree_bytes(path)
     res.metrics.update(disk_bytes=apparent, disk_ratio=apparent / data.raw_bytes,
                        alloc_ratio=allocated / data.raw_bytes)
     warm_page_cache(path)
+    prime_allocator(data.raw_bytes)
     note = res.step("verify", lambda: _verify(peer.open(path), data, cfg.seed))
     if note:
         res.notes.append(note)

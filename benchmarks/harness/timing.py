@@ -72,3 +72,35 @@ def fresh_dir(path: Path) -> Path:
 def settle() -> None:
     """Push written data to disk (untimed) so write-back does not disturb the next timing."""
     os.sync()
+
+
+def fsync_tree(path: Path) -> None:
+    """fsync every file and folder under ``path`` (a no-op cost for data a writer already synced)."""
+    entries = [path] if path.is_file() else [path, *path.rglob("*")]
+    for p in entries:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def timed_ingest(write: Callable[[], object], path: Path) -> dict[str, float]:
+    """Seconds until the writer returns, and until everything it wrote is fsynced (durable)."""
+    start = time.perf_counter()
+    write()
+    writer = time.perf_counter() - start
+    fsync_tree(path)
+    return {"writer_s": writer, "ingest_s": time.perf_counter() - start}
+
+
+def prime_allocator(nbytes: int) -> None:
+    """Allocate and touch one buffer of ``nbytes`` once, untimed.
+
+    After ``os.sync()`` (and at process start) the next large allocation is several times slower to
+    fault in (transparent huge pages) than later ones: 50 MB took ~80 ms instead of ~4 ms here. Without
+    this, each system's first timed read would pay for the harness's own sync.
+    """
+    buf = np.empty(nbytes, np.uint8)
+    buf.fill(1)
+    del buf

@@ -38,6 +38,9 @@ class ArrowdsImages:
     name = "arrowds"
     decoder = "arrowds (internal)"
 
+    def setup(self) -> None:
+        _ads()
+
     def ingest(self, data: ImageData, path: Path) -> None:
         ads = _ads()
         ds = ads.empty(str(path), overwrite=True)
@@ -69,6 +72,9 @@ class _EmbeddingReader:
 class ArrowdsEmbeddings:
     name = "arrowds"
     is_limit = False
+
+    def setup(self) -> None:
+        _ads()
 
     def ingest(self, data: EmbeddingData, path: Path) -> None:
         ds = _ads().empty(str(path), overwrite=True)

@@ -28,6 +28,9 @@ class ImagePeer(Protocol):
     name: str
     decoder: str | None  # None: the harness decoder; otherwise the system decodes itself
 
+    def setup(self) -> None:
+        """Import the system's library (kept out of every timing)."""
+
     def ingest(self, data: ImageData, path: Path) -> None:
         """From the in-memory JPEG bytes to a durable dataset at ``path``."""
 
@@ -45,6 +48,9 @@ class EmbeddingReader(Protocol):
 class EmbeddingPeer(Protocol):
     name: str
     is_limit: bool  # a reference ceiling, not a competitor
+
+    def setup(self) -> None:
+        """Import the system's library (kept out of every timing)."""
 
     def ingest(self, data: EmbeddingData, path: Path) -> None: ...
 

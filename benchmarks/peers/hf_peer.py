@@ -45,6 +45,9 @@ class HFImages:
     name = "hf datasets"
     decoder = None
 
+    def setup(self) -> None:
+        _datasets()
+
     def ingest(self, data: ImageData, path: Path) -> None:
         hf = _datasets()
         features = hf.Features(
@@ -74,6 +77,9 @@ class _EmbeddingReader:
 class HFEmbeddings:
     name = "hf datasets"
     is_limit = False
+
+    def setup(self) -> None:
+        _datasets()
 
     def ingest(self, data: EmbeddingData, path: Path) -> None:
         hf = _datasets()

@@ -41,6 +41,9 @@ class LanceImages:
     name = "lance"
     decoder = None
 
+    def setup(self) -> None:
+        _lance()
+
     def ingest(self, data: ImageData, path: Path) -> None:
         table = pa.table({
             "image": pa.array(data.jpegs, pa.binary()),
@@ -67,6 +70,9 @@ class _EmbeddingReader:
 class LanceEmbeddings:
     name = "lance"
     is_limit = False
+
+    def setup(self) -> None:
+        _lance()
 
     def ingest(self, data: EmbeddingData, path: Path) -> None:
         table = pa.table({

@@ -26,6 +26,9 @@ class NpyEmbeddings:
     name = "mmap .npy (limit)"
     is_limit = True
 
+    def setup(self) -> None:
+        """Nothing to import: pyarrow/NumPy are loaded with this module."""
+
     def ingest(self, data: EmbeddingData, path: Path) -> None:
         path.mkdir(parents=True)
         np.save(path / FILE, data.embedding)

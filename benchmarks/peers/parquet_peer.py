@@ -69,6 +69,9 @@ class ParquetImages:
         self.row_group_size = row_group_size
         self.name = f"parquet rg={row_group_size}"
 
+    def setup(self) -> None:
+        """Nothing to import: pyarrow/NumPy are loaded with this module."""
+
     def ingest(self, data: ImageData, path: Path) -> None:
         table = pa.table({
             "image": pa.array(data.jpegs, pa.binary()),
@@ -100,6 +103,9 @@ class _EmbeddingReader:
 class ParquetEmbeddings:
     name = f"parquet rg={EMBEDDING_ROW_GROUP}"
     is_limit = False
+
+    def setup(self) -> None:
+        """Nothing to import: pyarrow/NumPy are loaded with this module."""
 
     def ingest(self, data: EmbeddingData, path: Path) -> None:
         table = pa.table({

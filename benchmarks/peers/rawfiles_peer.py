@@ -41,6 +41,9 @@ class RawFileImages:
     name = "raw files"
     decoder = None
 
+    def setup(self) -> None:
+        """Nothing to import."""
+
     def ingest(self, data: ImageData, path: Path) -> None:
         (path / IMAGES).mkdir(parents=True)
         for i, blob in enumerate(data.jpegs):

@@ -47,7 +47,7 @@ def pil_bytes() -> Callable[..., bytes]:
 
 @pytest.fixture
 def raw_png() -> Callable[[np.ndarray, int, int], bytes]:
-    """``raw_png(array, bit_depth, colour_type)``: a PNG written by hand (Pillow cannot write 16-bit colour)."""
+    """``raw_png(array, bit_depth, colour_type)``: a hand-written PNG (Pillow can't write 16-bit colour)."""
 
     def write(array: np.ndarray, depth: int, colour: int) -> bytes:
         height, width = array.shape[:2]
@@ -58,8 +58,12 @@ def raw_png() -> Callable[[np.ndarray, int, int], bytes]:
             return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
         ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
-        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
-                + chunk(b"IEND", b""))
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b"")
+        )
 
     return write
 

@@ -11,10 +11,19 @@ from arrowds.media import IMAGE_COMPRESSIONS, Codec, codec_names, get_codec
 
 
 def test_public_names():
-    assert sorted(media.__all__) == sorted([
-        "Codec", "IMAGE_COMPRESSIONS", "MediaSample", "codec_names", "compression_from_extension",
-        "get_codec", "read", "sniff_compression", "transcode",
-    ])
+    assert sorted(media.__all__) == sorted(
+        [
+            "Codec",
+            "IMAGE_COMPRESSIONS",
+            "MediaSample",
+            "codec_names",
+            "compression_from_extension",
+            "get_codec",
+            "read",
+            "sniff_compression",
+            "transcode",
+        ]
+    )
     for name in media.__all__:
         assert getattr(media, name) is not None
 
@@ -24,8 +33,10 @@ def test_names():
     assert codec_names() == ["jpeg", "png", "webp"]
 
 
-@pytest.mark.parametrize(("name", "canonical"), [("jpeg", "jpeg"), ("jpg", "jpeg"), ("JPG", "jpeg"),
-                                                  ("Png", "png"), ("WEBP", "webp")])
+@pytest.mark.parametrize(
+    ("name", "canonical"),
+    [("jpeg", "jpeg"), ("jpg", "jpeg"), ("JPG", "jpeg"), ("Png", "png"), ("WEBP", "webp")],
+)
 def test_get_codec(name, canonical):
     codec = get_codec(name)
     assert isinstance(codec, Codec)
@@ -68,3 +79,13 @@ def test_header_never_decodes():
         head = {"jpeg": data.find(b"\xff\xda"), "png": data.find(b"IDAT"), "webp": 30}[name]
         broken = data[:head] + bytes(len(data) - head)
         assert codec.header(broken) == ((30, 40, 3), np.dtype(np.uint8))
+
+
+@pytest.mark.parametrize("name", IMAGE_COMPRESSIONS)
+@pytest.mark.parametrize("wrap", [bytes, bytearray, memoryview])
+def test_any_bytes_like_input(name, wrap, photo):
+    codec = get_codec(name)
+    data = codec.encode(photo(9, 14, 3))
+    expected = codec.decode(data)
+    assert codec.header(wrap(data)) == ((9, 14, 3), np.dtype(np.uint8))
+    np.testing.assert_array_equal(codec.decode(wrap(data)), expected)

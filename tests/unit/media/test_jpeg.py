@@ -72,6 +72,7 @@ def test_non_contiguous_input(photo, jpeg_backend):
         ("L", {"progressive": True}, (40, 56)),
         ("CMYK", {}, (40, 56, 3)),
         ("RGB", {"subsampling": "4:4:4"}, (40, 56, 3)),
+        ("RGB", {"keep_rgb": True}, (40, 56, 3)),  # Adobe transform 0: stored as RGB, not YCbCr
     ],
 )
 def test_header_matches_decode(photo, pil_bytes, jpeg_backend, mode, options, shape):

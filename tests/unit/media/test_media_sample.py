@@ -94,7 +94,7 @@ def test_bytes_are_fetched_once(memory_url: str, png_bytes: bytes, opens):
     url = f"{memory_url}/a.png"
     fsspec.filesystem("memory").pipe(url, png_bytes)
     s = read(url)
-    s.shape, s.dtype, s.numpy(), s.tobytes(), s.validate(), s.compression  # noqa: B018
+    s.shape, s.dtype, s.numpy(), s.tobytes(), s.validate(), s.compression
     assert len(opens) == 1
 
 

@@ -80,7 +80,9 @@ def test_header_matches_pillow_decode(photo, pil_bytes, make, options, shape, dt
     assert (decoded.shape, decoded.dtype) == (shape, np.dtype(dtype))
 
 
-@pytest.mark.parametrize(("colour", "channels", "shape"), [(2, 3, (5, 7, 3)), (6, 4, (5, 7, 4)), (4, 2, (5, 7, 4))])
+@pytest.mark.parametrize(
+    ("colour", "channels", "shape"), [(2, 3, (5, 7, 3)), (6, 4, (5, 7, 4)), (4, 2, (5, 7, 4))]
+)
 def test_16_bit_colour_decodes_as_uint8(raw_png, colour, channels, shape):
     array = np.random.default_rng(2).integers(0, 65536, (5, 7, channels)).astype(np.uint16)
     data = raw_png(array, 16, colour)

@@ -91,6 +91,8 @@ def test_every_known_name_has_an_extension_and_magic():
         assert canonical_compression(name.upper()) == name
 
 
-@pytest.mark.parametrize(("alias", "name"), [("jpg", "jpeg"), ("JPG", "jpeg"), (" tif ", "tiff"), ("nope", None)])
+@pytest.mark.parametrize(
+    ("alias", "name"), [("jpg", "jpeg"), ("JPG", "jpeg"), (" tif ", "tiff"), ("nope", None)]
+)
 def test_canonical_compression(alias, name):
     assert canonical_compression(alias) == name

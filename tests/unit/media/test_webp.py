@@ -64,7 +64,9 @@ def test_animated_gives_first_frame(photo, pil_bytes):
     assert decoded.shape[:2] == (9, 11)
 
 
-@pytest.mark.parametrize("data", [b"", b"RIFF\x00\x00\x00\x00WEBP", b"RIFF" + b"\x00" * 4 + b"WAVE" + b"\x00" * 30])
+@pytest.mark.parametrize(
+    "data", [b"", b"RIFF\x00\x00\x00\x00WEBP", b"RIFF" + b"\x00" * 4 + b"WAVE" + b"\x00" * 30]
+)
 def test_unreadable_header(data):
     with pytest.raises(SampleDecodeError) as info:
         codec.header(data)

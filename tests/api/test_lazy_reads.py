@@ -1,0 +1,102 @@
+"""Reads are lazy and bounded, measured in bytes through a wrapping fsspec filesystem."""
+
+from __future__ import annotations
+
+import fsspec
+import numpy as np
+import pytest
+from fsspec.implementations.local import LocalFileSystem
+
+import arrowds as ads
+from arrowds import _config
+from tests.conftest import jpeg_bytes
+
+
+class _CountingFile:
+    def __init__(self, f, fs):
+        self._f, self._fs = f, fs
+
+    def read(self, n=-1):
+        data = self._f.read(n)
+        self._fs.bytes_read += len(data)
+        return data
+
+    def readinto(self, b):
+        n = self._f.readinto(b)
+        self._fs.bytes_read += n
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self._f.close()
+
+
+class CountingFileSystem(LocalFileSystem):
+    """The local disk, counting every byte read through fsspec's file objects (which its
+    cat_file and cat_ranges use too)."""
+
+    protocol = "counting"
+    bytes_read = 0
+
+    def _open(self, path, mode="rb", **kw):
+        f = super()._open(path, mode, **kw)
+        return _CountingFile(f, CountingFileSystem) if "r" in mode else f
+
+
+fsspec.register_implementation("counting", CountingFileSystem, clobber=True)
+
+
+def _noise_jpeg(seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    return jpeg_bytes(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8), quality=95)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    url = "counting://" + str(tmp_path_factory.mktemp("lazy") / "ds")
+    ds = ads.empty(url)
+    ds.create_tensor("images", htype="image", sample_compression="jpeg")
+    ds.create_tensor("labels", htype="class_label")
+    jpegs = [_noise_jpeg(i) for i in range(300)]
+    with ds:
+        ds.extend({"images": [ads.read(b, compression="jpeg") for b in jpegs],
+                   "labels": [i % 10 for i in range(300)]})
+    return url, jpegs
+
+
+def test_one_sample_reads_only_its_bytes_after_the_footer(big):
+    url, jpegs = big
+    total = sum(map(len, jpegs))
+    ds = ads.load(url)
+    CountingFileSystem.bytes_read = 0
+    ds.images[10].numpy()  # first read of the file: one 64 KiB tail read for the footer + the sample
+    first = CountingFileSystem.bytes_read
+    assert first <= len(jpegs[10]) + 64 * 1024, first
+    CountingFileSystem.bytes_read = 0
+    np.testing.assert_equal(ds.images[250].tobytes(), jpegs[250])
+    assert CountingFileSystem.bytes_read == len(jpegs[250])
+    assert first < _config.MEDIA_ROW_GROUP_BYTES // 8 < total, "far less than one row group"
+
+
+def test_labels_read_no_image_bytes(big):
+    url, jpegs = big
+    ds = ads.load(url)
+    ds.labels[0].numpy()  # footer
+    CountingFileSystem.bytes_read = 0
+    labels = ds.labels.numpy()
+    assert labels.ravel().tolist() == [i % 10 for i in range(300)]
+    assert CountingFileSystem.bytes_read < min(map(len, jpegs)), CountingFileSystem.bytes_read
+
+
+def test_locating_a_row_reads_no_data_file(big):
+    url, _ = big
+    ds = ads.load(url)
+    loc = ds._core.locator
+    CountingFileSystem.bytes_read = 0
+    frag, offset = loc.locate(np.array([299]))
+    assert CountingFileSystem.bytes_read == 0 and offset[0] == 299
