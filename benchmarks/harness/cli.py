@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+
 from ..peers import embedding_peers, image_peers
 from . import embeddings, images, machine, profiling
 from .data import make_embeddings, make_images, random_indices
@@ -64,17 +66,16 @@ def run_images(args: argparse.Namespace) -> dict:
     load = os.getloadavg()
     cfg = images.ImageConfig(args.data_dir, args.random, args.batch_size, args.seed)
     indices = random_indices(len(data), args.random, args.seed)
-    limits = [images.decode_limit(data)]
     results = []
     for peer in _selected(image_peers(), args.systems):
         print(f"  {peer.name} ...", flush=True)
         results.append(images.run_peer(peer, data, cfg, indices))
-    limits.append(images.decode_limit(data))
-    limit = max(limits)
+    limits = [r.metrics["limit_img_s"] for r in results if "limit_img_s" in r.metrics]
+    limit = float(np.median(limits)) if limits else images.decode_limit(data)
     out = {"n": len(data), "raw_bytes": data.raw_bytes, "decoder": DECODER_NAME,
            "loadavg": [load, os.getloadavg()], "decode_limit_img_s": limit, "decode_limit_runs_img_s": limits,
            "results": [asdict(r) for r in results], "table": image_table(results, limit),
-           "targets": image_targets(results, limit)}
+           "targets": image_targets(results)}
     if args.profile_arrowds:
         out["profile"] = _guarded(lambda: profiling.profile_images(data, args.data_dir, indices))
     return out
@@ -109,7 +110,9 @@ def _print_report(parts: dict[str, dict], args: argparse.Namespace, info: dict) 
     mode = "quick" if args.quick else "full"
     print(f"\n## arrowds bench_core ({mode}) on {info['cores']} cores, {info['cpu']}, "
           f"{info['ram_gib']} GiB RAM")
-    print("All systems warm (files read once before timing; no page-cache drop).\n")
+    src = info["source"]
+    print(f"arrowds at commit {src['commit']}{' + uncommitted changes' if src['arrowds_dirty'] else ''}; "
+          "all systems warm (files read once before timing; no page-cache drop).\n")
     if "images" in parts:
         p = parts["images"]
         print(f"### images: {p['n']:,} x 128x128 JPEG, {p['raw_bytes'] / 1e6:.1f} MB raw, "

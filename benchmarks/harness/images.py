@@ -62,13 +62,16 @@ def _verify(reader: ImageReader, data: ImageData, seed: int) -> str:
     return "pixels == reference decoder" if worst == 0 else f"pixels differ from reference, max |d|={worst}"
 
 
-def _scan(peer: ImagePeer, path: Path, data: ImageData, cfg: ImageConfig) -> float:
+def _scan(peer: ImagePeer, path: Path, data: ImageData, cfg: ImageConfig) -> dict[str, float]:
+    """Decoded scan, next to a decode-limit run taken just before it (so slow drift cancels)."""
+    limit = decode_limit(data)
     reader = peer.open(path)
     reader.get(0, decode_jpeg)
     seconds, count = timed(lambda: reader.scan(decode_jpeg, cfg.batch_size))
     if count != len(data):
         raise AssertionError(f"scan decoded {count} images, expected {len(data)}")
-    return len(data) / seconds
+    rate = len(data) / seconds
+    return {"scan_img_s": rate, "limit_img_s": limit, "scan_pct_of_limit": 100 * rate / limit}
 
 
 def _random(peer: ImagePeer, path: Path, n: int, indices: np.ndarray, seed: int) -> dict[str, float]:
@@ -110,7 +113,7 @@ def run_peer(peer: ImagePeer, data: ImageData, cfg: ImageConfig, indices: np.nda
     note = res.step("verify", lambda: _verify(peer.open(path), data, cfg.seed))
     if note:
         res.notes.append(note)
-    res.metrics["scan_img_s"] = res.step("scan", lambda: _scan(peer, path, data, cfg))
+    res.metrics.update(res.step("scan", lambda: _scan(peer, path, data, cfg)) or {})
     res.metrics.update(res.step("random", lambda: _random(peer, path, len(data), indices, cfg.seed)) or {})
     res.metrics.update(res.step("labels", lambda: _labels_ms(peer, path, len(data))) or {})
     return res

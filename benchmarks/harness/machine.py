@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import subprocess
 from pathlib import Path
 
 PACKAGES = ("arrowds", "numpy", "pyarrow", "datasets", "pylance", "simplejpeg", "pillow")
@@ -35,6 +36,21 @@ def _version(package: str) -> str | None:
         return None
 
 
+def _git(*args: str) -> str | None:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip()
+
+
+def source_state() -> dict:
+    """The commit measured, and whether arrowds/ had uncommitted changes (work in progress)."""
+    return {"commit": _git("rev-parse", "--short", "HEAD"),
+            "arrowds_dirty": bool(_git("status", "--porcelain", "--", "arrowds"))}
+
+
 def describe() -> dict:
     return {
         "cpu": _cpu_model(),
@@ -43,4 +59,5 @@ def describe() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": {p: _version(p) for p in PACKAGES},
+        "source": source_state(),
     }
