@@ -9,7 +9,6 @@ returns; inside, the outermost block publishes on a clean exit and discards on a
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,14 +21,11 @@ from arrowds.dataset.samples import Prepared
 from arrowds.errors import ReadOnlyModeError, SampleIndexError
 from arrowds.format import TensorSpec
 from arrowds.format import columns as cols
-from arrowds.format.parquet import write_parquet
 from arrowds.storage import Storage
-from arrowds.table import deletion, refs, transaction
+from arrowds.table import deletion, patch, refs, transaction
 from arrowds.table.locate import RowLocator
-from arrowds.table.manifest import Fragment, Manifest
+from arrowds.table.manifest import Manifest
 from arrowds.table.reader import FragmentReader
-
-DATA = "data"
 
 
 class DatasetCore:
@@ -201,11 +197,11 @@ class DatasetCore:
         lengths = {n: m.lengths.get(n, 0) + self.pending_len.get(n, 0) for n in m.lengths}
         self.pending, self.pending_len, self.pending_bytes = {}, {}, 0
         if fills:
-            self._apply_updates(fills, fill=True)
+            self._apply_updates(fills)
         if new_rows > rows:
             table = self._table_for_new_rows(tail, new_rows - rows)
-            for part in _split_table(table):
-                frag = self._write_fragment(part)
+            for part in patch.split_table(table):
+                frag = patch.write_fragment(self.storage, part, self.manifest)
                 self.manifest = self.manifest.appended(frag, {})
                 self.changes.appended.append(self.manifest.fragments[-1])
         self.manifest = self.manifest.replace(lengths=lengths)
@@ -233,13 +229,6 @@ class DatasetCore:
                     [c.cast(field.type) for c in chunks])
         return pa.table(arrays)
 
-    def _write_fragment(self, table: pa.Table) -> Fragment:
-        specs = {s.name: s for s in self.manifest.tensors if s.settled and s.column in table.column_names}
-        buf = write_parquet(table, specs)
-        key = f"{DATA}/{uuid.uuid4().hex}.parquet"
-        self.storage.write(key, buf)
-        return Fragment(file=key, rows=table.num_rows, size=buf.size, first_rowid=0)
-
     # -- updates -------------------------------------------------------------------------
     def update(self, name: str, positions: np.ndarray, samples: list[Any]) -> None:
         """Replace the samples of one tensor at ``positions`` (already validated)."""
@@ -253,46 +242,9 @@ class DatasetCore:
         if updates:
             self._apply_updates(updates)
 
-    def _apply_updates(self, updates: dict[int, dict[str, Any]], fill: bool = False) -> None:
-        """Rewrite the rows at these positions: a patch fragment of the changed rows spliced
-        into the manifest with deletion vectors, or the whole fragment when most rows change."""
-        positions = np.array(sorted(updates), np.int64)
-        m = self.manifest
-        frags = list(m.fragments)
-        replaced: dict[int, list[Fragment]] = {}
-        for j, slots, phys in self.locator.groups(positions):
-            frag = frags[j]
-            rewrite = len(phys) > _config.REWRITE_FRACTION * max(1, frag.visible)
-            offsets = frag.visible_offsets() if rewrite else phys
-            table = self._read_rows(frag, offsets)
-            per_tensor: dict[str, tuple[list[int], list[Any]]] = {}
-            for slot, off in zip(positions[slots].tolist(), phys.tolist()):
-                row = int(np.searchsorted(offsets, off))
-                for name, sample in updates[slot].items():
-                    rows_, samples_ = per_tensor.setdefault(name, ([], []))
-                    rows_.append(row)
-                    samples_.append(sample)
-            table = _replace_rows(table, per_tensor, self.manifest)
-            new = self._write_fragment(table)
-            new = _with_rowids(new, frag.rowid_array()[offsets])
-            replaced[j] = [new] if rewrite else _splice(frag, phys, new)
-        out: list[Fragment] = []
-        for j, f in enumerate(frags):
-            out.extend(replaced.get(j, [f]))
-        self.manifest = m.replace(fragments=tuple(out))
+    def _apply_updates(self, updates: dict[int, dict[str, Any]]) -> None:
+        self.manifest = patch.apply_updates(self.storage, self.reader, self.manifest, updates)
         self.changes.other = True
-
-    def _read_rows(self, frag: Fragment, offsets: np.ndarray) -> pa.Table:
-        """Whole rows (every column of every settled tensor) of one fragment."""
-        specs = [s for s in self.manifest.tensors if s.settled]
-        names = [f.name for s in specs for f in cols.fields(s)]
-        got = self.reader.read_columns(frag.file, names, offsets)
-        arrays = {}
-        for s in specs:
-            for f in cols.fields(s):
-                a = got[f.name]
-                arrays[f.name] = pa.nulls(len(offsets), f.type) if a is None else a.cast(f.type)
-        return pa.table(arrays)
 
     # -- deletes -------------------------------------------------------------------------
     def delete_rows(self, positions: np.ndarray) -> None:
@@ -322,66 +274,3 @@ def _drop_front(preps: list[Prepared], n: int) -> list[Prepared]:
             n = 0
         out.append(prep)
     return out
-
-
-def _replace_rows(table: pa.Table, per_tensor: dict[str, tuple[list[int], list[Any]]],
-                  m: Manifest) -> pa.Table:
-    """``table`` with the given rows of each tensor's columns replaced (one take per column)."""
-    n = table.num_rows
-    for name, (rows, samples) in per_tensor.items():
-        spec = m.spec(name)
-        new = cols.to_arrow(spec, samples)
-        idx = np.arange(n, dtype=np.int64)
-        idx[np.asarray(rows, np.int64)] = n + np.arange(len(rows), dtype=np.int64)
-        for field in cols.fields(spec):
-            col = table.column(field.name).combine_chunks()
-            arr = pa.concat_arrays([col, new[field.name].cast(field.type)]).take(pa.array(idx))
-            table = table.set_column(table.schema.get_field_index(field.name), field, arr)
-    return table
-
-
-def _with_rowids(frag: Fragment, rowids: np.ndarray) -> Fragment:
-    if rowids.size and rowids[-1] - rowids[0] + 1 == rowids.size and np.all(np.diff(rowids) == 1):
-        return frag.replace(first_rowid=int(rowids[0]), rowids=None)
-    return frag.replace(first_rowid=None, rowids=tuple(rowids.tolist()))
-
-
-def _splice(frag: Fragment, phys: np.ndarray, patch: Fragment) -> list[Fragment]:
-    """Entries that read like ``frag`` with the rows at ``phys`` taken from ``patch`` (whose
-    row k replaces the k-th of ``phys``, in ascending order)."""
-    phys = np.sort(phys)
-    out: list[Fragment] = []
-    visible = frag.visible_offsets()
-    pos = 0  # next visible index of frag not yet emitted
-    k = 0
-    n = len(phys)
-    while k < n:
-        at = int(np.searchsorted(visible, phys[k]))
-        if at > pos:
-            lo, hi = int(visible[pos]), int(visible[at - 1]) + 1
-            out.append(_keep(frag, lo, hi))
-        k0 = k
-        while k + 1 < n and int(np.searchsorted(visible, phys[k + 1])) == at + (k + 1 - k0):
-            k += 1
-        k += 1
-        out.append(patch.replace(deleted=deletion.keep_only(patch.rows, k0, k)))
-        pos = at + (k - k0)
-    if pos < len(visible):
-        lo, hi = int(visible[pos]), int(visible[-1]) + 1
-        out.append(_keep(frag, lo, hi))
-    return [f if f.deleted != deletion.keep_only(f.rows, 0, f.rows) else f.replace(deleted=()) for f in out]
-
-
-def _keep(frag: Fragment, lo: int, hi: int) -> Fragment:
-    """``frag`` showing only its physical rows ``[lo, hi)`` (minus those already deleted)."""
-    return frag.replace(deleted=deletion.union(frag.deleted, deletion.keep_only(frag.rows, lo, hi)))
-
-
-def _split_table(table: pa.Table) -> list[pa.Table]:
-    """Cut a table into fragment-sized pieces."""
-    n = table.num_rows
-    if not n:
-        return []
-    per_row = max(1, table.nbytes // n)
-    rows = max(1, min(_config.MAX_FRAGMENT_ROWS, _config.MAX_FRAGMENT_BYTES // per_row))
-    return [table.slice(s, rows) for s in range(0, n, rows)]
