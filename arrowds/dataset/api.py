@@ -7,17 +7,17 @@ import time
 from typing import Any
 
 from arrowds import _config
+from arrowds.dataset import versioning
 from arrowds.dataset.core import DatasetCore
 from arrowds.dataset.dataset import Dataset
 from arrowds.errors import (
-    CheckoutError,
     DatasetCorruptError,
     DatasetExistsError,
     DatasetNotFoundError,
     PathNotEmptyError,
 )
 from arrowds.storage import Storage, open_storage
-from arrowds.table import refs, transaction
+from arrowds.table import commits, refs, transaction
 from arrowds.table.manifest import Manifest, check_format_version
 
 MARKER = "arrowds.json"
@@ -57,7 +57,8 @@ def empty(url: str, overwrite: bool = False, storage_options: dict[str, Any] | N
         storage.delete_all()
     manifest = Manifest()
     key = transaction.write_manifest(storage, manifest)
-    ref = refs.publish(storage, DEFAULT_BRANCH, -1, key, None)
+    ref = refs.publish(storage, DEFAULT_BRANCH, -1, key, commit=None,
+                       pending=commits.FIRST_COMMIT_ID, changed=False)
     if ref is None:
         raise DatasetExistsError(url)
     marker = {"format_version": _config.FORMAT_VERSION, "created": time.time(),
@@ -70,19 +71,22 @@ def empty(url: str, overwrite: bool = False, storage_options: dict[str, Any] | N
 def load(url_or_name: str, *, version: str | None = None, read_only: bool | None = None,
          storage_options: dict[str, Any] | None = None, split: Any = None,
          data_dir: str | None = None) -> Dataset:
-    """Open the dataset at ``url_or_name`` at branch ``main`` or at ``version`` (a branch).
+    """Open the dataset at ``url_or_name`` at branch ``main``, or at ``version``: a branch
+    (writable), a tag or a commit id (read-only: time travel).
 
     >>> ds = ads.load("./my_ds", read_only=True)   # doctest: +SKIP
     """
     storage = open_storage(url_or_name, storage_options)
     marker = _read_marker(storage)
-    branch = version or marker.get("default_branch", DEFAULT_BRANCH)
+    branch = marker.get("default_branch", DEFAULT_BRANCH)
     ref = refs.head(storage, branch)
     if ref is None:
-        raise CheckoutError(f"{url_or_name!r} has no branch, tag or commit {branch!r}. "
-                            f"Branches: {refs.branch_names(storage)}")
-    manifest = transaction.load_manifest(storage, ref.manifest)
-    return Dataset(DatasetCore(storage, branch, ref, manifest, read_only=bool(read_only)))
+        raise DatasetCorruptError(f"{url_or_name!r} has no {branch!r} branch")
+    core = DatasetCore(storage, branch, ref, transaction.load_manifest(storage, ref.manifest),
+                       read_only=bool(read_only))
+    if version is not None and version != branch:
+        versioning.checkout(core, version)
+    return Dataset(core)
 
 
 def dataset(url: str, read_only: bool | None = None,

@@ -37,6 +37,9 @@ class DatasetCore:
         self.reader = FragmentReader(storage)
         self.branch = branch
         self.read_only = read_only
+        self.detached: str | None = None  # commit id when a commit, not a branch head, is out
+        self.detached_ref: refs.Ref | None = None
+        self.last_published_seq: int | None = None
         self.lock = threading.RLock()
         self.depth = 0
         self._reset_to(ref, manifest)
@@ -79,6 +82,10 @@ class DatasetCore:
     def check_writable(self) -> None:
         if self.read_only:
             raise ReadOnlyModeError(f"({self.storage.url} is open read-only)")
+        if self.detached:
+            raise ReadOnlyModeError(
+                f"(commit {self.detached} is not the head of a branch: check out a branch, or "
+                "make one here with ds.checkout(name, create=True))")
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -100,7 +107,7 @@ class DatasetCore:
                 return
             if failed:
                 self.discard()
-            elif not self.read_only:
+            elif not (self.read_only or self.detached):
                 self.flush()
 
     def discard(self) -> None:
@@ -118,6 +125,7 @@ class DatasetCore:
                 self.storage, self.branch, self.base_ref, self.base_manifest, self.manifest,
                 self.changes)
             self._reset_to(ref, manifest)
+            self.last_published_seq = ref.seq
 
     # -- schema and info -----------------------------------------------------------------
     def set_spec(self, spec: TensorSpec, info: dict[str, Any] | None = None) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from arrowds.dataset import versioning
 from arrowds.dataset.core import DatasetCore
 from arrowds.dataset.index import Index
 from arrowds.dataset.info import Info
@@ -15,13 +16,14 @@ from arrowds.dataset.samples import prepare
 from arrowds.dataset.tensor import Tensor
 from arrowds.errors import (
     InvalidTensorNameError,
-    ReadOnlyModeError,
     TensorAlreadyExistsError,
     TensorDoesNotExistError,
     UnsupportedCompressionError,
 )
 from arrowds.format import TensorSpec, get_htype
 from arrowds.format.htypes import AUTO, CHUNK_COMPRESSIONS
+from arrowds.table import refs
+from arrowds.table.commits import Commit
 
 log = logging.getLogger("arrowds")
 _DEFAULT = object()
@@ -64,16 +66,77 @@ class Dataset:
 
     @property
     def read_only(self) -> bool:
-        return self._core.read_only
+        """True when opened read-only, or when a commit (not a branch head) is checked out."""
+        return self._core.read_only or bool(self._core.detached)
 
     @read_only.setter
     def read_only(self, value: bool) -> None:
         self._core.read_only = bool(value)
 
+    # -- version control (see dataset/versioning.py) ------------------------------------
     @property
     def branch(self) -> str:
-        """The branch this handle writes to."""
+        """The branch checked out (the branch a checked-out commit was reached from)."""
         return self._core.branch
+
+    @property
+    def branches(self) -> list[str]:
+        return refs.branch_names(self._core.storage)
+
+    @property
+    def commit_id(self) -> str | None:
+        """The last commit of the branch (or the checked-out commit); None before the first."""
+        return versioning.current_ref(self._core).commit
+
+    @property
+    def pending_commit_id(self) -> str | None:
+        """The id the next commit of this branch will get (None on a checked-out commit)."""
+        return None if self._core.detached else self._core.base_ref.pending
+
+    @property
+    def has_head_changes(self) -> bool:
+        core = self._core
+        return not core.detached and (core.base_ref.changed or core.dirty)
+
+    def commit(self, message: str = "", allow_empty: bool = False) -> str:
+        """Seal the current state of the branch; returns the commit id.
+
+        EmptyCommitError when nothing changed since the last commit (unless ``allow_empty``).
+        """
+        return versioning.commit(self._core, message, allow_empty)
+
+    def checkout(self, address: str, create: bool = False) -> str | None:
+        """Switch to a branch (writable), or to a tag or commit id (read-only); with
+        ``create=True`` make a new branch at the current state. Returns the commit id."""
+        return versioning.checkout(self._core, address, create)
+
+    def log(self) -> list[Commit]:
+        """Commits of the current branch, newest first (``.id``, ``.message``, ``.time``, ``.author``)."""
+        return versioning.log(self._core)
+
+    def tag(self, name: str) -> str:
+        """Name the current commit; ``ds.checkout(name)`` / ``ads.load(url, version=name)`` find it."""
+        return versioning.tag(self._core, name)
+
+    def reset(self) -> None:
+        """Drop every uncommitted change of the branch (published or not)."""
+        versioning.reset(self._core)
+
+    def diff(self, a: str | None = None, b: str | None = None) -> dict[str, dict[str, Any]]:
+        """Per tensor: rows added, updated and deleted from version ``a`` to ``b``.
+
+        Defaults: ``a`` = the last commit, ``b`` = the current state. Positions of added and
+        updated rows are in ``b``; of deleted rows, in ``a``.
+        """
+        return versioning.diff(self._core, a, b)
+
+    def merge(self, target: str, conflict_resolution: str | None = None) -> str:
+        """Merge a branch, tag or commit into this branch and commit the result.
+
+        Rows both sides changed in the same tensor raise MergeConflictError unless
+        ``conflict_resolution`` is ``"ours"`` or ``"theirs"``.
+        """
+        return versioning.merge(self._core, target, conflict_resolution)
 
     @property
     def index(self) -> Index:
@@ -355,7 +418,3 @@ def _new_spec(name: str, htype: str, dtype: Any, sample_compression: Any, chunk_
     return TensorSpec(name=name, htype=htype, dtype=dtype, sample_compression=sample_compression,
                       chunk_compression=chunk_compression, layout=layout, ndim=ndim, shape=shape)
 
-
-def _readonly(core: DatasetCore) -> None:
-    if core.read_only:
-        raise ReadOnlyModeError()

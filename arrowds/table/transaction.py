@@ -47,21 +47,23 @@ def write_manifest(storage: Storage, manifest: Manifest) -> str:
 
 
 def publish(storage: Storage, branch: str, base: refs.Ref | None, base_manifest: Manifest,
-            new: Manifest, changes: Changes, commit: str | None = None) -> tuple[refs.Ref, Manifest]:
+            new: Manifest, changes: Changes) -> tuple[refs.Ref, Manifest]:
     """Publish ``new`` (made from ``base_manifest`` by ``changes``) as the head of ``branch``."""
-    expected = base.seq if base else -1
-    commit = commit if commit is not None else (base.commit if base else None)
+    head = base
     for attempt in range(MAX_ATTEMPTS):
         key = write_manifest(storage, new)
-        ref = refs.publish(storage, branch, expected, key, commit)
+        ref = refs.publish(storage, branch, head.seq if head else -1, key,
+                           commit=head.commit if head else None,
+                           pending=head.pending if head else None, changed=True)
         if ref is not None:
             return ref, new
         storage.delete(key)
         theirs = refs.head(storage, branch)
         assert theirs is not None  # someone published, so the branch exists
         their_manifest = load_manifest(storage, theirs.manifest)
-        new = rebase(branch, base_manifest, their_manifest, changes, expected, theirs.seq)
-        expected, commit, base_manifest = theirs.seq, theirs.commit, their_manifest
+        new = rebase(branch, base_manifest, their_manifest, changes,
+                     head.seq if head else -1, theirs.seq)
+        head, base_manifest = theirs, their_manifest
         time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
     raise CommitConflictError(f"branch {branch!r} kept moving: gave up after {MAX_ATTEMPTS} attempts")
 
