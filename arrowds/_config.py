@@ -17,7 +17,7 @@ NUMERIC_ROW_GROUP_BYTES = 8 << 20
 MIN_ROW_GROUP_ROWS = 16
 MAX_ROW_GROUP_ROWS = 1 << 16
 #: A fragment (one Parquet file) is closed past this many bytes or rows.
-MAX_FRAGMENT_BYTES = 256 << 20
+MAX_FRAGMENT_BYTES = 128 << 20
 MAX_FRAGMENT_ROWS = 1 << 21
 
 #: Pending (unwritten) samples inside ``with ds:`` are written as a fragment past this size.

@@ -8,8 +8,10 @@ returns; inside, the outermost block publishes on a clean exit and discards on a
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,7 +26,7 @@ from arrowds.format import columns as cols
 from arrowds.storage import Storage
 from arrowds.table import deletion, patch, refs, transaction
 from arrowds.table.locate import RowLocator
-from arrowds.table.manifest import Manifest
+from arrowds.table.manifest import Fragment, Manifest
 from arrowds.table.reader import FragmentReader
 
 
@@ -208,14 +210,21 @@ class DatasetCore:
             self._apply_updates(fills)
         if new_rows > rows:
             table = self._table_for_new_rows(tail, new_rows - rows)
-            for part in patch.split_table(table):
-                frag = patch.write_fragment(self.storage, part, self.manifest)
+            for frag in self._write_parts(patch.split_table(table)):
                 self.manifest = self.manifest.appended(frag, {})
                 self.changes.appended.append(self.manifest.fragments[-1])
         self.manifest = self.manifest.replace(lengths=lengths)
         self.changes.specs = {s.name: s for s in self.manifest.tensors}
         if any(n != self.manifest.num_rows for n in lengths.values()):
             self.changes.other = True  # a ragged result cannot be rebased as plain appends
+
+    def _write_parts(self, parts: list[pa.Table]) -> list[Fragment]:
+        """Write fragments, several at once when there are several (pyarrow and file writes
+        release the GIL), returned in order."""
+        if len(parts) == 1:
+            return [patch.write_fragment(self.storage, parts[0], self.manifest)]
+        with ThreadPoolExecutor(min(len(parts), os.cpu_count() or 1)) as pool:
+            return list(pool.map(lambda p: patch.write_fragment(self.storage, p, self.manifest), parts))
 
     def _table_for_new_rows(self, tail: dict[str, list[Any]], n: int) -> pa.Table:
         arrays: dict[str, pa.Array] = {}

@@ -3,11 +3,11 @@ row groups) and from the write buffer, in the order asked."""
 
 from __future__ import annotations
 
-import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from arrowds import media
 from arrowds.dataset.core import DatasetCore
@@ -131,9 +131,26 @@ def decode(spec: TensorSpec, data: bytes, position: int) -> np.ndarray:
     return arr
 
 
-def json_value(text: str) -> Any:
-    return json.loads(text)
+def decode_many(spec: TensorSpec, blobs: list[bytes], positions: np.ndarray) -> list[np.ndarray]:
+    """Decode a batch of media samples; big batches use a thread pool (codecs release the GIL)."""
+    pos = positions.tolist()
+    pool = _pool() if len(blobs) >= _PARALLEL_MIN else None
+    if pool is None:
+        return [decode(spec, b, p) for b, p in zip(blobs, pos)]
+    return list(pool.map(decode, [spec] * len(blobs), blobs, pos, chunksize=16))
 
 
-def to_pylist(arr: pa.Array | None) -> list[Any]:
-    return [] if arr is None else arr.to_pylist()
+_PARALLEL_MIN = 32
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _pool() -> ThreadPoolExecutor | None:
+    """One shared decode pool per process (re-made after a fork: threads do not survive it).
+    ``ARROWDS_DECODE_THREADS`` sets its size; 1 turns it off."""
+    global _POOL
+    size = int(os.environ.get("ARROWDS_DECODE_THREADS", os.cpu_count() or 1))
+    if size <= 1:
+        return None
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(size, thread_name_prefix="arrowds-decode"))
+    return _POOL[1]

@@ -42,22 +42,49 @@ def prepare(spec: TensorSpec, values: Any, info: dict[str, Any], first_index: in
     first one will land (for error messages). Raises a SampleError subclass naming the tensor
     and index; on error nothing is changed."""
     h = get_htype(spec.htype)
+    if h.kind == "numeric":
+        arr = _as_stacked_numbers(values)
+        if arr is not None:
+            stacked = _try_stacked(spec, h, arr, first_index)
+            if stacked is not None:
+                return stacked
     out = Prepared(spec)
-    if h.kind == "numeric" and isinstance(values, np.ndarray) and values.dtype != object:
-        stacked = _try_stacked(spec, h, values, first_index)
-        if stacked is not None:
-            return stacked
     names = list(info.get("class_names", [])) if h.class_names else None
+    shapes: list[tuple[int, ...]] = []
     for k, v in enumerate(values):
         try:
-            sample, out.spec, nb = _prepare_one(out.spec, h, v, names)
+            sample, out.spec, nb, shape = _prepare_one(out.spec, h, v, names)
         except SampleError as e:
             raise e.at(spec.name, first_index + k) from None
         out.samples.append(sample)
         out.nbytes += nb
+        if shape is not None:
+            shapes.append(shape)
+    if shapes:
+        lo, hi = _bounds(shapes)
+        out.spec = out.spec.with_shape_bounds(lo, hi)
     if names is not None and names != list(info.get("class_names", [])):
         out.class_names = names
     return out
+
+
+def _bounds(shapes: list[tuple[int, ...]]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return first, first
+    arr = np.array(shapes, np.int64)
+    return tuple(arr.min(0).tolist()), tuple(arr.max(0).tolist())
+
+
+def _as_stacked_numbers(values: Any) -> np.ndarray | None:
+    """``values`` as one numeric array when it is one (or a list of plain numbers)."""
+    if isinstance(values, np.ndarray):
+        return values if values.dtype != object and values.dtype.kind not in "USV" else None
+    if isinstance(values, (list, tuple)) and values and all(
+            type(v) in (int, float, bool) or isinstance(v, np.number) for v in values):
+        arr = np.asarray(values)
+        return arr if arr.dtype != object else None
+    return None
 
 
 def _try_stacked(spec: TensorSpec, h: Htype, arr: np.ndarray, first: int) -> Prepared | None:
@@ -89,6 +116,7 @@ def _try_stacked(spec: TensorSpec, h: Htype, arr: np.ndarray, first: int) -> Pre
 
 
 def _prepare_one(spec: TensorSpec, h: Htype, value: Any, names: list[str] | None):
+    """``(prepared sample, settled spec, bytes, shape for the bounds or None)``."""
     if value is None and h.kind != "json":
         raise SampleError("None is not a sample of this tensor (only json tensors store null)")
     if h.kind == "media":
@@ -96,17 +124,17 @@ def _prepare_one(spec: TensorSpec, h: Htype, value: Any, names: list[str] | None
     if h.kind == "text":
         if not isinstance(value, str):
             raise TensorDtypeMismatchError(f"a text tensor takes str samples, got {type(value).__name__}")
-        return value, _settle(spec, "text"), len(value)
+        return value, _settle(spec, "text"), len(value), None
     if h.kind == "json":
         try:
             text = json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as e:
             raise TensorDtypeMismatchError(f"sample is not JSON-serialisable: {e}") from None
-        return text, _settle(spec, "json"), len(text)
+        return text, _settle(spec, "json"), len(text), None
     if h.kind == "strlist":
         if isinstance(value, str) or not all(isinstance(s, str) for s in value):
             raise TensorDtypeMismatchError("a list tensor takes lists of str")
-        return list(value), _settle(spec, "strlist"), sum(map(len, value))
+        return list(value), _settle(spec, "strlist"), sum(map(len, value)), None
     return _prepare_numeric(spec, h, value, names)
 
 
@@ -154,13 +182,15 @@ def _prepare_numeric(spec: TensorSpec, h: Htype, value: Any, names: list[str] | 
             raise SampleShapeError(f"Sample shape {arr.shape} does not match the tensor's fixed "
                                    f"shape {fixed}")
         ndim = len(fixed)
-        spec = spec.replace(shape=fixed)
+        if spec.shape != fixed:
+            spec = spec.replace(shape=fixed)
     else:
         ndim = spec.ndim if spec.ndim is not None else arr.ndim
         arr = _fit_ndim(arr, ndim, spec)
         _check_htype_shape(h, arr.shape)
-    spec = spec.replace(layout=layout, dtype=dtype.name, ndim=ndim).with_shape_bounds(arr.shape, arr.shape)
-    return arr, spec, arr.nbytes
+    if (spec.layout, spec.dtype, spec.ndim) != (layout, dtype.name, ndim):
+        spec = spec.replace(layout=layout, dtype=dtype.name, ndim=ndim)
+    return arr, spec, arr.nbytes, arr.shape
 
 
 def _fit_ndim(arr: np.ndarray, ndim: int, spec: TensorSpec) -> np.ndarray:
@@ -255,5 +285,7 @@ def _blob(spec: TensorSpec, h: Htype, data: bytes, shape: tuple[int, ...]):
     if spec.ndim is not None and len(shape) != spec.ndim:
         raise SampleShapeError(f"Sample shape length is expected to be {spec.ndim}, actual length "
                                f"is {len(shape)}. Full incoming shape: {shape}")
-    spec = spec.replace(layout="blob", ndim=len(shape)).with_shape_bounds(shape, shape)
-    return Blob(bytes(data), tuple(int(d) for d in shape)), spec, len(data)
+    if spec.layout != "blob" or spec.ndim != len(shape):
+        spec = spec.replace(layout="blob", ndim=len(shape))
+    shape = tuple(int(d) for d in shape)
+    return Blob(data if isinstance(data, bytes) else bytes(data), shape), spec, len(data), shape

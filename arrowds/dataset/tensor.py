@@ -123,7 +123,7 @@ class Tensor:
             samples = read.read_numeric(self._core, spec, positions)
         elif spec.layout == "blob":
             raw = read.read_values(self._core, spec, positions)
-            samples = [read.decode(spec, b, int(p)) for b, p in zip(raw, positions.tolist())]
+            samples = read.decode_many(spec, raw, positions)
         elif spec.layout == "text":
             samples = [np.array([s]) for s in read.read_values(self._core, spec, positions)]
         elif spec.layout == "json":
