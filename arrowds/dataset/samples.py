@@ -97,7 +97,7 @@ def _try_stacked(spec: TensorSpec, h: Htype, arr: np.ndarray, first: int) -> Pre
     try:
         cast = _cast(arr, dtype)
     except SampleError as e:
-        raise e.at(spec.name, first) from None
+        raise e.at(spec.name, first + _first_bad(arr, dtype)) from None
     if layout == "scalar":
         if int(np.prod(sample_shape)) != 1:
             return None
@@ -113,6 +113,16 @@ def _try_stacked(spec: TensorSpec, h: Htype, arr: np.ndarray, first: int) -> Pre
     if len(cast):
         new = new.with_shape_bounds(cast.shape[1:], cast.shape[1:])
     return Prepared(new, stacked=np.ascontiguousarray(cast), nbytes=cast.nbytes)
+
+
+def _first_bad(arr: np.ndarray, dtype: np.dtype) -> int:
+    """Index of the first sample of a batch that cannot be cast to ``dtype``."""
+    for k in range(len(arr)):
+        try:
+            _cast(np.asarray(arr[k]), dtype)
+        except SampleError:
+            return k
+    return 0
 
 
 def _prepare_one(spec: TensorSpec, h: Htype, value: Any, names: list[str] | None):
@@ -235,8 +245,8 @@ def _cast(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
         ok = info.min <= arr.min() and arr.max() <= info.max
     elif not ok and src.kind in "iub" and dtype.kind in "iu":
         ok = True
-    if not ok and src.kind == "f" and dtype.kind == "f":
-        ok = True  # float64 -> float32: the usual, intended narrowing
+    if not ok and src.kind in "iuf" and dtype.kind == "f":
+        ok = True  # float64 -> float32 and ints -> floats: the usual, intended conversions
     if not ok and dtype.kind == "b" and src.kind in "iu" and arr.size and np.isin(arr, (0, 1)).all():
         ok = True
     if not ok:

@@ -208,11 +208,16 @@ class Tensor:
             shapes = read.read_shapes(self._core, spec, positions)
             if idx.is_scalar:
                 return tuple(int(d) for d in shapes[0]) if not self._sub else self.numpy().shape
+            if not len(positions):
+                return (0, *self._bounds_dims(spec))
             return (len(positions), *_merge(shapes))
+        return (n, *self._bounds_dims(spec))
+
+    @staticmethod
+    def _bounds_dims(spec: TensorSpec) -> tuple[int | None, ...]:
         if spec.min_shape is None:
-            return (n,)
-        dims = tuple(lo if lo == hi else None for lo, hi in zip(spec.min_shape, spec.max_shape))
-        return (n, *dims)
+            return ()
+        return tuple(lo if lo == hi else None for lo, hi in zip(spec.min_shape, spec.max_shape))
 
     @property
     def shape_interval(self) -> str:

@@ -44,14 +44,14 @@ def _direct_candidates(table: pa.Table, specs: dict[str, TensorSpec]) -> dict[st
             continue
         if spec.layout == "blob":
             out[spec.column] = "blob"
-        elif spec.layout == "fixed" and spec.chunk_compression is None:
+        elif spec.layout == "fixed" and spec.chunk_compression is None and spec.dtype != "bool":
             out[spec.column] = "fixed"
     return out
 
 
 def write_parquet(table: pa.Table, specs: dict[str, TensorSpec]) -> pa.Buffer:
     """Serialise ``table`` (columns of the tensors in ``specs``) as one Parquet file."""
-    direct = _direct_candidates(table, specs)
+    direct = _direct_candidates(table, specs) if table.num_rows else {}
     buf = _write(table, specs, direct)
     failed = [c for c, kind in direct.items() if not _verify(buf, table, c, kind)]
     if failed:  # pyarrow laid pages out differently: fall back to plain reads for those
@@ -160,8 +160,9 @@ class FileLayout:
                     starts[a:b] = ends[g] - suffix + 4
                 layout.blob[col] = (starts, lens)
             else:
-                width = md.schema.column(j).physical_type
-                itemsize = _PHYSICAL_SIZE[width]
+                col_schema = md.schema.column(j)
+                itemsize = (col_schema.length if col_schema.physical_type == "FIXED_LEN_BYTE_ARRAY"
+                            else _PHYSICAL_SIZE[col_schema.physical_type])
                 n_values = md.row_group(0).column(j).num_values if md.num_row_groups else 0
                 per_row = n_values // counts[0] if counts and counts[0] else 0
                 layout.fixed[col] = (ends, per_row * itemsize)

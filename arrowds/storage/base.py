@@ -68,12 +68,18 @@ class Storage:
 
     def read_range(self, key: str, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` of the object at ``key``."""
-        return self.fs.cat_file(self.path(key), start=start, end=end)
+        try:
+            return self.fs.cat_file(self.path(key), start=start, end=end)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"{self.key_url(key)} does not exist") from e
 
     def read_ranges(self, key: str, starts: list[int], ends: list[int]) -> list[bytes]:
         """Several ranges of one object; backends coalesce nearby ranges into one request."""
         path = self.path(key)
-        return self.fs.cat_ranges([path] * len(starts), list(starts), list(ends))
+        try:
+            return self.fs.cat_ranges([path] * len(starts), list(starts), list(ends), on_error="raise")
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"{self.key_url(key)} does not exist") from e
 
     def open_input(self, key: str) -> BinaryIO:
         """A seekable binary file for readers (pyarrow) that want a file object."""
@@ -137,9 +143,6 @@ class MemoryStorage(Storage):
 
     atomic_put_if_absent = True
 
-    def read_range(self, key: str, start: int, end: int) -> bytes:
-        return self.fs.cat_file(self.path(key), start=start, end=end)
-
 
 class LocalStorage(Storage):
     """Local disk: ``pread`` on cached descriptors for ranges, write-aside-and-rename for
@@ -199,6 +202,22 @@ class LocalStorage(Storage):
         tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
         self._write_file(tmp, data)
         os.replace(tmp, path)
+        self._forget(key)
+
+    def delete(self, key: str) -> None:
+        super().delete(key)
+        self._forget(key)
+
+    def delete_all(self) -> None:
+        self.close()
+        super().delete_all()
+
+    def _forget(self, key: str) -> None:
+        """Close the cached descriptor of a key whose object was replaced or removed."""
+        with self._fd_lock:
+            fd = self._fds.pop(key, None)
+            if fd is not None:
+                os.close(fd)
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self.path(key)

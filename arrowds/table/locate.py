@@ -42,7 +42,7 @@ class RowLocator:
 
     def groups(self, positions: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """Positions grouped by fragment: ``(fragment index, output slots, physical offsets)``,
-        in order of first appearance, so callers read each fragment once."""
+        in ascending fragment order, so callers read each fragment once."""
         frag, phys = self.locate(positions)
         if frag.size == 0:
             return []

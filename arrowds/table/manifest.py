@@ -135,8 +135,10 @@ class Manifest:
         return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=False).encode()
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Manifest:
-        check_format_version(d.get("format_version"), "manifest")
+    def from_dict(cls, d: dict[str, Any], where: str = "manifest") -> Manifest:
+        if not isinstance(d, dict):
+            raise DatasetCorruptError(f"{where} is not a JSON object")
+        check_format_version(d.get("format_version"), where)
         return cls(
             tensors=tuple(TensorSpec.from_dict(t) for t in d["tensors"]),
             fragments=tuple(Fragment.from_dict(f) for f in d["fragments"]),
@@ -150,10 +152,10 @@ class Manifest:
     @classmethod
     def from_json(cls, data: bytes, where: str = "manifest") -> Manifest:
         try:
-            return cls.from_dict(json.loads(data))
-        except FormatVersionError:
+            return cls.from_dict(json.loads(data), where)
+        except DatasetCorruptError:
             raise
-        except (ValueError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise DatasetCorruptError(f"{where} is not a valid arrowds manifest: {e}") from e
 
 

@@ -46,10 +46,12 @@ def merge(storage: Storage, reader: FragmentReader, s: Sides, resolution: str | 
         if d["removed"]:
             continue
         t_upd = set(rt.rowids[d["updated"]].tolist())
+        if d["created"]:  # a tensor they made: its cells on rows the base already had are theirs
+            t_upd = set(rt.rowids[: s.theirs.lengths.get(name, 0)].tolist()) & set(rb.rowids.tolist())
         o = mine.get(name, {"updated": [], "deleted": []})
         o_upd = set(ro.rowids[o["updated"]].tolist())
         o_del = set(rb.rowids[o["deleted"]].tolist())
-        clash = (t_upd & o_upd) | (t_upd & o_del)
+        clash = (t_upd & o_upd) | (set() if d["created"] else t_upd & o_del)
         if clash and resolution is None:
             conflicts[name] = sorted(clash)
         chosen = t_upd - o_del - (o_upd if resolution != "theirs" else set())
@@ -69,7 +71,8 @@ def merge(storage: Storage, reader: FragmentReader, s: Sides, resolution: str | 
     for spec in s.theirs.tensors:  # tensors they created
         if out.spec(spec.name) is None:
             out = out.with_spec(spec).replace(
-                tensor_info={**out.tensor_info, spec.name: s.theirs.tensor_info.get(spec.name, {})})
+                tensor_info={**out.tensor_info, spec.name: s.theirs.tensor_info.get(spec.name, {})},
+                lengths={**out.lengths, spec.name: out.num_rows})
     for name in s.theirs.tensor_names:  # tensor info they changed and we did not
         if theirs[name]["info_updated"] and not mine.get(name, {}).get("info_updated"):
             out = out.replace(tensor_info={**out.tensor_info, name: s.theirs.tensor_info.get(name, {})})

@@ -132,6 +132,8 @@ class FragmentReader:
     def read_fixed(self, file: str, column: str, offsets: np.ndarray, dtype: np.dtype,
                    out: np.ndarray) -> None:
         """Fill ``out`` (rows x values) with a direct fixed column's rows at ``offsets``."""
+        if len(offsets) == 0:
+            return
         lay = self.layout(file)
         flat = out.reshape(len(offsets), -1).view(np.uint8).reshape(len(offsets), -1)
         offsets = np.asarray(offsets, np.int64)

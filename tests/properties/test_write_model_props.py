@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -24,7 +25,8 @@ ROW = st.tuples(INT64, EMB, TEXT)
 
 
 class WriteModel(RuleBasedStateMachine):
-    """One dataset with ``x`` (int64 scalars), ``e`` (float32[4]) and ``t`` (text)."""
+    """One dataset with ``x`` (int64 scalars), ``e`` (float32[4]) and ``t`` (text). Tensors may
+    get ragged (appends to one tensor): ``len(ds)`` is then the shortest, as in Hub."""
 
     def make_url(self) -> str:
         raise NotImplementedError
@@ -49,7 +51,13 @@ class WriteModel(RuleBasedStateMachine):
     # -- helpers -------------------------------------------------------------------------
     @property
     def n(self) -> int:
-        return len(self.xs)
+        """Rows of the dataset: the length of the shortest tensor."""
+        return min(len(self.xs), len(self.es), len(self.ts))
+
+    def _model_delete(self, rows: list[int]) -> None:
+        n = self.n
+        for i in sorted({i % n for i in rows}, reverse=True):
+            del self.xs[i], self.es[i], self.ts[i]
 
     def _model_append(self, rows: list[tuple[int, np.ndarray, str]]) -> None:
         for x, e, t in rows:
@@ -60,20 +68,21 @@ class WriteModel(RuleBasedStateMachine):
     def check(self) -> None:
         ds = self.ds
         assert len(ds) == self.n
-        for name in ("x", "e", "t"):
-            assert len(ds[name]) == self.n, name
-        if not self.n:
-            return
-        x = ds.x.numpy()
-        assert x.dtype == np.int64 and x.shape == (self.n, 1)
-        assert x.reshape(-1).tolist() == self.xs
-        e = ds.e.numpy()
-        assert e.dtype == np.float32
-        np.testing.assert_array_equal(e, np.stack(self.es))
-        assert ds.t.text() == self.ts
-        # single-sample reads take another path (one row, negative index)
-        assert int(ds.x[-1].numpy()[0]) == self.xs[-1]
-        assert ds.t[0].text() == self.ts[0]
+        for name, vals in (("x", self.xs), ("e", self.es), ("t", self.ts)):
+            assert len(ds[name]) == len(vals), name
+        if self.xs:
+            x = ds.x.numpy()
+            assert x.dtype == np.int64 and x.shape == (len(self.xs), 1)
+            assert x.reshape(-1).tolist() == self.xs
+            # single-sample reads take another path (one row, negative index)
+            assert int(ds.x[-1].numpy()[0]) == self.xs[-1]
+        if self.es:
+            e = ds.e.numpy()
+            assert e.dtype == np.float32
+            np.testing.assert_array_equal(e, np.stack(self.es))
+        if self.ts:
+            assert ds.t.text() == self.ts
+            assert ds.t[0].text() == self.ts[0]
 
     # -- rules ---------------------------------------------------------------------------
     @rule(row=ROW)
@@ -92,32 +101,44 @@ class WriteModel(RuleBasedStateMachine):
         self.ds.extend({"x": xs, "e": es, "t": [r[2] for r in rows]})
         self._model_append(rows)
 
-    @precondition(lambda self: self.n > 0)
+    @rule(name=st.sampled_from(["x", "e", "t"]), data=st.data())
+    def extend_one_tensor(self, name: str, data: st.DataObject) -> None:
+        """Samples for one tensor only: the tensors become ragged."""
+        strategy, model = {"x": (INT64, self.xs), "e": (EMB, self.es), "t": (TEXT, self.ts)}[name]
+        vals = data.draw(st.lists(strategy, min_size=1, max_size=3), label="vals")
+        self.ds[name].extend(vals)
+        model.extend(vals)
+
+    @precondition(lambda self: self.xs)
     @rule(data=st.data(), v=INT64)
     def update_x(self, data: st.DataObject, v: int) -> None:
-        i = data.draw(st.integers(-self.n, self.n - 1), label="i")
+        n = len(self.xs)
+        i = data.draw(st.integers(-n, n - 1), label="i")
         self.ds.x[i] = v
         self.xs[i] = v
 
-    @precondition(lambda self: self.n > 0)
+    @precondition(lambda self: self.ts)
     @rule(data=st.data(), s=TEXT)
     def update_t(self, data: st.DataObject, s: str) -> None:
-        i = data.draw(st.integers(-self.n, self.n - 1), label="i")
+        n = len(self.ts)
+        i = data.draw(st.integers(-n, n - 1), label="i")
         self.ds.t[i] = s
         self.ts[i] = s
 
-    @precondition(lambda self: self.n > 0)
+    @precondition(lambda self: self.es)
     @rule(data=st.data(), v=EMB)
     def update_e(self, data: st.DataObject, v: np.ndarray) -> None:
-        i = data.draw(st.integers(-self.n, self.n - 1), label="i")
+        n = len(self.es)
+        i = data.draw(st.integers(-n, n - 1), label="i")
         self.ds.e[i] = v
         self.es[i] = v
 
-    @precondition(lambda self: self.n > 0)
+    @precondition(lambda self: self.xs)
     @rule(data=st.data())
     def update_many(self, data: st.DataObject) -> None:
         """``ds.x[[i, j, ...]] = [...]`` (any order, negatives, repeats: the last one wins)."""
-        idx = data.draw(st.lists(st.integers(-self.n, self.n - 1), min_size=1, max_size=6), label="idx")
+        n = len(self.xs)
+        idx = data.draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=6), label="idx")
         vals = data.draw(st.lists(INT64, min_size=len(idx), max_size=len(idx)), label="vals")
         self.ds.x[idx] = vals
         for i, v in zip(idx, vals):
@@ -126,9 +147,9 @@ class WriteModel(RuleBasedStateMachine):
     @precondition(lambda self: self.n > 0)
     @rule(data=st.data())
     def pop_one(self, data: st.DataObject) -> None:
-        i = data.draw(st.integers(0, self.n - 1), label="i")
+        i = data.draw(st.integers(-self.n, self.n - 1), label="i")
         self.ds.pop(i)
-        del self.xs[i], self.es[i], self.ts[i]
+        self._model_delete([i])
 
     @precondition(lambda self: self.n > 1)
     @rule(data=st.data())
@@ -136,16 +157,13 @@ class WriteModel(RuleBasedStateMachine):
         idx = data.draw(st.lists(st.integers(0, self.n - 1), min_size=1, max_size=3, unique=True),
                         label="idx")
         self.ds.pop(idx)
-        for i in sorted(idx, reverse=True):
-            del self.xs[i], self.es[i], self.ts[i]
+        self._model_delete(idx)
 
     @precondition(lambda self: self.n > 0)
     @rule()
     def pop_last(self) -> None:
         self.ds.pop()
-        self.xs.pop()
-        self.es.pop()
-        self.ts.pop()
+        self._model_delete([self.n - 1])
 
     @rule()
     def flush(self) -> None:
@@ -159,11 +177,24 @@ class WriteModel(RuleBasedStateMachine):
             self._model_append(rows)
             self.check()  # buffered rows read back before the block ends
             if data.draw(st.booleans(), label="update inside"):
-                i = data.draw(st.integers(0, self.n - 1), label="i")
+                i = data.draw(st.integers(0, len(self.xs) - 1), label="i")
                 v = data.draw(INT64, label="v")
                 self.ds.x[i] = v
                 self.xs[i] = v
                 self.check()
+
+    @rule(rows=st.lists(ROW, max_size=3), data=st.data())
+    def failed_block(self, rows: list[tuple[int, np.ndarray, str]], data: st.DataObject) -> None:
+        """A ``with ds:`` block that raises leaves nothing behind: not its appends, updates or pops."""
+        with pytest.raises(KeyError, match="boom"), self.ds:
+            for x, e, t in rows:
+                self.ds.append({"x": x, "e": e, "t": t})
+            n = self.n + len(rows)
+            if n and data.draw(st.booleans(), label="update inside"):
+                self.ds.x[data.draw(st.integers(0, len(self.xs) + len(rows) - 1), label="i")] = 12345
+            if n and data.draw(st.booleans(), label="pop inside"):
+                self.ds.pop(data.draw(st.integers(0, n - 1), label="j"))
+            raise KeyError("boom")
 
     @rule()
     def reopen(self) -> None:

@@ -4,7 +4,6 @@ against a brute-force list of every visible row, over random fragments with dele
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -89,12 +88,12 @@ def test_rowids_follow_the_fragments(case) -> None:
     assert got.tolist() == [frags[j].first_rowid + off for j, off in (model[p] for p in positions.tolist())]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (docs or code): RowLocator.groups says groups come 'in order "
-                   "of first appearance' but unsorted positions come back sorted by fragment index")
-def test_groups_come_in_order_of_first_appearance() -> None:
+def test_groups_come_in_ascending_fragment_order_with_their_slots() -> None:
     frags = (Fragment("a", 2, 0, 0), Fragment("b", 2, 0, 2))
     groups = RowLocator(frags).groups(np.array([3, 0, 2]))
-    assert [j for j, _, _ in groups] == [1, 0]
+    assert [j for j, _, _ in groups] == [0, 1]
+    assert [s.tolist() for _, s, _ in groups] == [[1], [0, 2]]
+    assert [p.tolist() for _, _, p in groups] == [[0], [1, 0]]
 
 
 def test_example_with_deletions_and_empty_fragments() -> None:

@@ -116,7 +116,8 @@ def _racer(root: str, who: int, rounds: int, barrier, results) -> None:
 
 def test_processes_racing_publish_on_local_disk_one_winner(tmp_path) -> None:
     """Real processes (so no in-process lock can help): put-if-absent on local disk is atomic."""
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     root = str(tmp_path / "ds")
     procs, rounds = 4, 6
     barrier = ctx.Barrier(procs)

@@ -1,0 +1,50 @@
+"""Several processes appending and committing to one branch at once never lose a row."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import numpy as np
+import pytest
+
+import arrowds as ads
+
+CTX = multiprocessing.get_context("fork")
+PROCS, ROWS, BATCHES = 4, 500, 10
+
+
+def _worker(url: str, who: int, start, out) -> None:
+    start.wait()
+    ds = ads.load(url)
+    per = ROWS // BATCHES
+    for b in range(BATCHES):
+        base = who * 100_000 + b * per
+        ds.x.extend(np.arange(base, base + per))  # each call publishes (rebasing if needed)
+    out.put((who, ds.commit(f"writer {who}")))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("round_", range(3))
+def test_four_writers_lose_nothing(tmp_path, round_):
+    url = str(tmp_path / "ds")
+    ds = ads.empty(url)
+    ds.create_tensor("x", dtype="int64")
+    ds.commit("empty", allow_empty=True)
+    start, out = CTX.Event(), CTX.Queue()
+    procs = [CTX.Process(target=_worker, args=(url, w, start, out)) for w in range(PROCS)]
+    for p in procs:
+        p.start()
+    start.set()
+    results = dict(out.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    expected = {w: set(range(w * 100_000, w * 100_000 + ROWS)) for w in range(PROCS)}
+    head = ads.load(url).x.numpy().ravel()
+    assert head.size == PROCS * ROWS and len(set(head.tolist())) == head.size
+    assert set(head.tolist()) == set().union(*expected.values())
+    for w, cid in results.items():  # each writer's commit holds all of its rows
+        seen = set(ads.load(url, version=cid).x.numpy().ravel().tolist())
+        assert expected[w] <= seen
+    final = ads.load(url).log()[0]
+    assert set(ads.load(url, version=final.id).x.numpy().ravel().tolist()) == set(head.tolist())
