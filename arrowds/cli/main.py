@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 
 import arrowds as ads
@@ -11,9 +12,59 @@ from arrowds.errors import ArrowdsError
 
 
 def _info(args: argparse.Namespace) -> None:
-    ds = ads.load(args.url, read_only=True)
+    ds = ads.load(args.url, read_only=True, version=args.version)
     print(ds._summary_text())
-    print(f"\nbranch: {ds.branch}    rows: {len(ds)}    fragments: {len(ds._core.manifest.fragments)}")
+    core = ds._core
+    print(f"\nbranch: {ds.branch}    commit: {ds.commit_id}    uncommitted changes: "
+          f"{'yes' if ds.has_head_changes else 'no'}")
+    print(f"rows: {len(ds)}    fragments: {len(core.manifest.fragments)}    "
+          f"bytes: {sum(f.size for f in core.manifest.fragments):,}")
+
+
+def _log(args: argparse.Namespace) -> None:
+    ds = ads.load(args.url, read_only=True, version=args.branch)
+    print(f"Current branch: {ds.branch}")
+    for c in ds.log():
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(c.time))
+        print(f"\ncommit {c.id}" + (f" (merge of {', '.join(p[:8] for p in c.parents)})"
+                                     if len(c.parents) > 1 else ""))
+        print(f"Author: {c.author}\nDate:   {when}\n\n    {c.message}")
+
+
+def _ranges(positions: list[int]) -> str:
+    if not positions:
+        return "-"
+    out, start, prev = [], positions[0], positions[0]
+    for p in positions[1:] + [None]:
+        if p is not None and p == prev + 1:
+            prev = p
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if p is not None:
+            start = prev = p
+    return ", ".join(out)
+
+
+def _diff(args: argparse.Namespace) -> None:
+    ds = ads.load(args.url, read_only=True)
+    d = ds.diff(args.a, args.b)
+    width = max((len(n) for n in d), default=6)
+    for name, t in d.items():
+        flags = [w for w in ("created", "removed", "info_updated") if t[w]]
+        print(f"{name.ljust(width)}  +{len(t['added'])} ~{len(t['updated'])} -{len(t['deleted'])}"
+              + (f"  [{', '.join(flags)}]" if flags else ""))
+        if args.rows:
+            for what in ("added", "updated", "deleted"):
+                if t[what]:
+                    print(f"{'':{width}}    {what}: {_ranges(t[what])}")
+
+
+def _gc(args: argparse.Namespace) -> None:
+    ds = ads.load(args.url)
+    r = ds.gc(older_than=args.older_than, dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    print(f"{verb} {len(r.files)} files ({r.bytes:,} bytes); kept {r.kept_manifests} manifests and "
+          f"{r.kept_fragments} fragments")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,9 +72,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"arrowds {ads.__version__}")
     p.add_argument("--debug", action="store_true", help="show the traceback on errors")
     sub = p.add_subparsers(dest="command", required=True)
+
     info = sub.add_parser("info", help="describe the dataset at URL")
     info.add_argument("url")
+    info.add_argument("--version", dest="version", default=None, help="branch, tag or commit id")
     info.set_defaults(func=_info)
+
+    log = sub.add_parser("log", help="list the commits of a branch, newest first")
+    log.add_argument("url")
+    log.add_argument("--branch", default=None)
+    log.set_defaults(func=_log)
+
+    diff = sub.add_parser("diff", help="rows added/updated/deleted per tensor from A to B")
+    diff.add_argument("url")
+    diff.add_argument("a", help="branch, tag or commit id")
+    diff.add_argument("b", nargs="?", default=None, help="branch, tag or commit id (default: main)")
+    diff.add_argument("--rows", action="store_true", help="list the row positions too")
+    diff.set_defaults(func=_diff)
+
+    gc = sub.add_parser("gc", help="delete files no version references")
+    gc.add_argument("url")
+    gc.add_argument("--older-than", type=float, default=3600.0,
+                    help="keep unreferenced files younger than this many seconds (default 3600)")
+    gc.add_argument("--dry-run", action="store_true")
+    gc.set_defaults(func=_gc)
     return p
 
 

@@ -15,6 +15,7 @@ from arrowds.dataset.info import Info
 from arrowds.dataset.samples import prepare
 from arrowds.dataset.tensor import Tensor
 from arrowds.errors import (
+    ReadOnlyModeError,
     InvalidTensorNameError,
     TensorAlreadyExistsError,
     TensorDoesNotExistError,
@@ -22,7 +23,8 @@ from arrowds.errors import (
 )
 from arrowds.format import TensorSpec, get_htype
 from arrowds.format.htypes import AUTO, CHUNK_COMPRESSIONS
-from arrowds.table import refs
+from arrowds.table import gc, refs
+from arrowds.table.gc import GcReport
 from arrowds.table.commits import Commit
 
 log = logging.getLogger("arrowds")
@@ -169,6 +171,13 @@ class Dataset:
         self.flush()
         self._core.reader.close()
         self._core.storage.close()
+
+    def gc(self, older_than: float = 3600.0, dry_run: bool = False) -> GcReport:
+        """Delete files no version references (and older than ``older_than`` seconds, so
+        writers still publishing are safe). Every branch head, commit and tag stays readable."""
+        if self._core.read_only:
+            raise ReadOnlyModeError(f"({self.path} is open read-only: gc deletes files)")
+        return gc.collect(self._core.storage, older_than, dry_run)
 
     # -- tensors -------------------------------------------------------------------------
     def _full(self, name: str) -> str:

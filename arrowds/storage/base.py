@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import datetime
 from typing import Any, BinaryIO
 
 import fsspec
@@ -85,6 +86,20 @@ class Storage:
         """A seekable binary file for readers (pyarrow) that want a file object."""
         return self.fs.open(self.path(key), "rb")
 
+    def list_details(self, prefix: str) -> list[tuple[str, int, float]]:
+        """``(name, size, modified time as a Unix timestamp)`` of the objects under ``prefix``."""
+        try:
+            entries = self.fs.ls(self.path(prefix), detail=True)
+        except FileNotFoundError:
+            return []
+        out = []
+        for e in entries:
+            if e.get("type") == "directory":
+                continue
+            name = e["name"].rstrip("/").rsplit("/", 1)[-1]
+            out.append((name, int(e.get("size") or 0), _mtime(e)))
+        return sorted(out)
+
     def size(self, key: str) -> int:
         return int(self.fs.size(self.path(key)))
 
@@ -135,6 +150,23 @@ class Storage:
 
     def close(self) -> None:
         """Release cached handles. The storage stays usable."""
+
+
+def _mtime(entry: dict[str, Any]) -> float:
+    """A listing entry's modification time, whatever the backend calls it."""
+    for k in ("mtime", "LastModified", "updated", "created", "timeCreated"):
+        v = entry.get(k)
+        if v is None:
+            continue
+        if isinstance(v, (int, float)):
+            return float(v)
+        if isinstance(v, datetime):
+            return v.timestamp()
+        try:
+            return datetime.fromisoformat(str(v).replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            continue
+    return 0.0
 
 
 class MemoryStorage(Storage):

@@ -21,7 +21,7 @@ def _writer(url: str, seed: int) -> None:
     rng = random.Random(seed)
     ds = ads.load(url)
     n = len(ds.x)
-    for _ in range(30):
+    for _ in range(12):
         k = rng.randint(1, 40)
         if rng.random() < 0.5:
             with ds:
@@ -70,7 +70,7 @@ def test_sigkill_at_random_instants(tmp_path):
     for i in range(50):
         p = CTX.Process(target=_writer, args=(url, i))
         p.start()
-        time.sleep(rng.uniform(0.02, 0.25))
+        time.sleep(rng.uniform(0.01, 0.15))
         os.kill(p.pid, signal.SIGKILL)
         p.join()
         _check(url, committed, rng)
