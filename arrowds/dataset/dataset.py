@@ -15,8 +15,8 @@ from arrowds.dataset.info import Info
 from arrowds.dataset.samples import prepare
 from arrowds.dataset.tensor import Tensor
 from arrowds.errors import (
-    ReadOnlyModeError,
     InvalidTensorNameError,
+    ReadOnlyModeError,
     TensorAlreadyExistsError,
     TensorDoesNotExistError,
     UnsupportedCompressionError,
@@ -24,8 +24,8 @@ from arrowds.errors import (
 from arrowds.format import TensorSpec, get_htype
 from arrowds.format.htypes import AUTO, CHUNK_COMPRESSIONS
 from arrowds.table import gc, refs
-from arrowds.table.gc import GcReport
 from arrowds.table.commits import Commit
+from arrowds.table.gc import GcReport
 
 log = logging.getLogger("arrowds")
 _DEFAULT = object()
