@@ -14,7 +14,7 @@ from arrowds.errors import DatasetCorruptError
 from arrowds.format.parquet import FileLayout
 from arrowds.storage import Storage
 
-_FOOTER_CACHE_FILES = 256
+_FOOTER_CACHE_FILES = 2048
 _FOOTER_GUESS = 64 * 1024
 
 
@@ -75,7 +75,7 @@ class FragmentReader:
                 lay = self.layout(file)
                 pf = pq.ParquetFile(self.storage.open_input(file), metadata=lay.metadata)
                 self._files[file] = pf
-                while len(self._files) > _FOOTER_CACHE_FILES // 4:
+                while len(self._files) > 64:
                     _, old = self._files.popitem(last=False)
                     old.close()
             return pf

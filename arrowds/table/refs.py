@@ -60,7 +60,8 @@ def branch_names(storage: Storage) -> list[str]:
 
 
 def ref_seqs(storage: Storage, branch: str) -> list[int]:
-    return [int(n[:-5]) for n in storage.list(f"{BRANCHES}/{branch}") if n.endswith(".json")]
+    return [int(n[:-5]) for n in storage.list(f"{BRANCHES}/{branch}")
+            if n.endswith(".json") and n[:-5].isdigit()]
 
 
 def read_ref(storage: Storage, branch: str, seq: int) -> Ref:
@@ -68,10 +69,42 @@ def read_ref(storage: Storage, branch: str, seq: int) -> Ref:
     return Ref.from_json(storage.read(key), storage.key_url(key))
 
 
+def _hint_key(branch: str) -> str:
+    return f"{BRANCHES}/{branch}/HEAD"
+
+
 def head(storage: Storage, branch: str) -> Ref | None:
-    """The latest published ref of ``branch``, or None if the branch does not exist."""
-    seqs = ref_seqs(storage, branch)
-    return read_ref(storage, branch, max(seqs)) if seqs else None
+    """The latest published ref of ``branch``, or None if the branch does not exist.
+
+    Reads the ``HEAD`` hint (the seq some writer last published) and probes forward for newer
+    refs, so finding the head costs a few small requests however long the log is. The hint is
+    only a hint: it may lag (probing catches up) and is never trusted past a missing ref; with
+    no usable hint the log folder is listed.
+    """
+    seq = _read_hint(storage, branch)
+    if seq is None or not storage.exists(ref_key(branch, seq)):
+        seqs = ref_seqs(storage, branch)
+        if not seqs:
+            return None
+        seq = max(seqs)
+    while storage.exists(ref_key(branch, seq + 1)):
+        seq += 1
+    return read_ref(storage, branch, seq)
+
+
+def _read_hint(storage: Storage, branch: str) -> int | None:
+    try:
+        return int(storage.read(_hint_key(branch)))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _write_hint(storage: Storage, branch: str, seq: int) -> None:
+    """Best effort: a lost or out-of-order hint only costs readers a few more probes."""
+    try:
+        storage.write(_hint_key(branch), str(seq).encode())
+    except OSError:
+        pass
 
 
 def publish(storage: Storage, branch: str, expected_seq: int, manifest_key: str, *,
@@ -81,6 +114,7 @@ def publish(storage: Storage, branch: str, expected_seq: int, manifest_key: str,
     (``-1`` for a new branch). Returns the new Ref, or None if another writer got there first."""
     ref = Ref(expected_seq + 1, manifest_key, commit, pending, changed, time.time(), sealed)
     if storage.put_if_absent(ref_key(branch, ref.seq), ref.to_json()):
+        _write_hint(storage, branch, ref.seq)
         return ref
     return None
 

@@ -142,4 +142,24 @@ def test_processes_racing_publish_on_local_disk_one_winner(tmp_path) -> None:
     for r, who in winners.items():
         ref = refs.Ref.from_json(storage.read(refs.ref_key("main", r)), "ref")
         assert ref.seq == r and ref.manifest == f"m-{who}-{r}"
-    assert all(n.endswith(".json") for n in storage.list(f"{refs.BRANCHES}/main")), "no temp files left"
+    leftovers = [n for n in storage.list(f"{refs.BRANCHES}/main") if not n.endswith(".json") and n != "HEAD"]
+    assert not leftovers, f"no temp files left: {leftovers}"
+
+
+def test_head_hint_lagging_missing_or_garbage_still_finds_the_head(tmp_path) -> None:
+    from arrowds.storage import open_storage
+    from arrowds.table import refs as r
+
+    st = open_storage(str(tmp_path / "ds"))
+    for seq in range(5):
+        assert r.publish(st, "main", seq - 1, f"m{seq}", commit=None, pending=None, changed=True)
+    assert r.head(st, "main").manifest == "m4"
+    st.write("refs/branches/main/HEAD", b"1")  # lagging: probing catches up
+    assert r.head(st, "main").seq == 4
+    st.delete("refs/branches/main/HEAD")  # missing: listing
+    assert r.head(st, "main").seq == 4
+    st.write("refs/branches/main/HEAD", b"garbage")
+    assert r.head(st, "main").seq == 4
+    st.write("refs/branches/main/HEAD", b"99")  # ahead of any ref: not trusted
+    assert r.head(st, "main").seq == 4
+    assert r.head(st, "nope") is None
