@@ -153,9 +153,10 @@ class DatasetCore:
         """Add prepared batches at the end of their tensors (already validated)."""
         for name, prep in batches.items():
             self.manifest = self.manifest.with_spec(prep.spec)
-            if prep.class_names is not None:
-                info = dict(self.manifest.tensor_info.get(name, {}))
-                info["class_names"] = prep.class_names
+            if prep.class_names is not None or prep.info is not None:
+                info = dict(prep.info or self.manifest.tensor_info.get(name, {}))
+                if prep.class_names is not None:
+                    info["class_names"] = prep.class_names
                 self.set_info(name, info)
             if len(prep):
                 self.pending.setdefault(name, []).append(prep)

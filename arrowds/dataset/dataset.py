@@ -12,7 +12,7 @@ from arrowds.dataset import versioning
 from arrowds.dataset.core import DatasetCore
 from arrowds.dataset.index import Index
 from arrowds.dataset.info import Info
-from arrowds.dataset.samples import prepare
+from arrowds.dataset.samples import check_coords, prepare
 from arrowds.dataset.tensor import Tensor
 from arrowds.errors import (
     InvalidTensorNameError,
@@ -289,6 +289,8 @@ class Dataset:
             raise TensorAlreadyExistsError(full)
         spec = _new_spec(full, htype, dtype, sample_compression, chunk_compression, shape)
         tinfo = dict(info)
+        if htype == "bbox":
+            tinfo["coords"] = check_coords(tinfo.get("coords", {}))
         if class_names is not None:
             if not get_htype(htype).class_names:
                 raise ValueError(f"class_names apply to class_label or segment_mask tensors, not {htype!r}")

@@ -3,6 +3,7 @@ row groups) and from the write buffer, in the order asked."""
 
 from __future__ import annotations
 
+import io
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 
 from arrowds import media
 from arrowds.dataset.core import DatasetCore
-from arrowds.errors import DatasetCorruptError, SampleDecodeError
+from arrowds.errors import DatasetCorruptError, SampleDecodeError, SampleIndexError
 from arrowds.format import Blob, TensorSpec
 from arrowds.format import columns as cols
 
@@ -154,3 +155,87 @@ def _pool() -> ThreadPoolExecutor | None:
     if _POOL is None or _POOL[0] != os.getpid():
         _POOL = (os.getpid(), ThreadPoolExecutor(size, thread_name_prefix="arrowds-decode"))
     return _POOL[1]
+
+
+class RangeFile(io.RawIOBase):
+    """A read-only, seekable file over bytes ``[start, start + length)`` of a stored object,
+    fetched on demand: a decoder reads only the parts of a long sample that it needs."""
+
+    def __init__(self, storage: Any, key: str, start: int, length: int):
+        super().__init__()
+        self._storage, self._key, self._start, self._length, self._pos = storage, key, start, length, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, b: Any) -> int:
+        n = min(len(b), self._length - self._pos)
+        if n <= 0:
+            return 0
+        a = self._start + self._pos
+        data = self._storage.read_range(self._key, a, a + n)
+        b[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def blob_source(core: DatasetCore, spec: TensorSpec, position: int) -> bytes | io.BufferedReader:
+    """One stored media sample, as bytes, or as a lazily fetched file when it sits in a direct
+    column (so a long video or recording is never read whole to decode a part of it)."""
+    flushed = core.flushed_length(spec.name)
+    if position >= flushed:
+        return core.pending_sample(spec.name, position - flushed).data
+    frag_idx, phys = core.locator.locate(np.array([position]))
+    frag = core.manifest.fragments[int(frag_idx[0])]
+    if core.reader.is_direct(frag.file, spec.column):
+        starts, lens = core.reader.layout(frag.file).blob[spec.column]
+        r = int(phys[0])
+        raw = RangeFile(core.storage, frag.file, int(starts[r]), int(lens[r]))
+        return io.BufferedReader(raw, buffer_size=1 << 16)
+    return read_values(core, spec, np.array([position]))[0]
+
+
+def decode_part(core: DatasetCore, spec: TensorSpec, position: int,
+                sub: tuple[Any, ...]) -> np.ndarray | None:
+    """``sample[sub]`` of an audio/video sample decoding only the samples/frames asked for, or
+    None when ``sub`` does not start with a forward slice or int over time (decode it whole)."""
+    if spec.layout != "blob" or not sub or not isinstance(sub[0], (slice, int, np.integer)):
+        return None
+    codec = media.get_codec(spec.sample_compression)
+    if codec.kind not in ("audio", "video"):
+        return None
+    n = int(read_shapes(core, spec, np.array([position]))[0][0])
+    first = sub[0]
+    if isinstance(first, slice):
+        a, b, step = first.indices(n)
+        if step < 1:
+            return None
+    else:
+        a = int(first) + n if int(first) < 0 else int(first)
+        if not 0 <= a < n:
+            unit = "frames" if codec.kind == "video" else "samples"
+            raise SampleIndexError(f"Index {int(first)} is out of range for sample {position} of tensor "
+                                   f"{spec.name!r} with {n} {unit}")
+        b, step = a + 1, 1
+    src = blob_source(core, spec, position)
+    try:
+        if codec.kind == "video":
+            arr = codec.decode_frames(src, a, b, step)
+        else:
+            arr = codec.decode_range(src, a, b)[::step]
+    except SampleDecodeError as e:
+        raise e.at(spec.name, position) from None
+    if isinstance(first, (int, np.integer)):
+        return arr[(0, *sub[1:])]
+    return arr[(slice(None), *sub[1:])]

@@ -31,6 +31,7 @@ class Prepared:
     samples: list[Any] = field(default_factory=list)
     stacked: np.ndarray | None = None
     class_names: list[str] | None = None  # set when strings added new class names
+    info: dict[str, Any] | None = None  # other tensor-info keys the samples settled (sample_rate)
     nbytes: int = 0
 
     def __len__(self) -> int:
@@ -50,10 +51,14 @@ def prepare(spec: TensorSpec, values: Any, info: dict[str, Any], first_index: in
                 return stacked
     out = Prepared(spec)
     names = list(info.get("class_names", [])) if h.class_names else None
+    media_info = dict(info) if h.kind == "media" else None
+    coords = info.get("coords") if h.name == "bbox" else None
     shapes: list[tuple[int, ...]] = []
     for k, v in enumerate(values):
         try:
-            sample, out.spec, nb, shape = _prepare_one(out.spec, h, v, names)
+            sample, out.spec, nb, shape = _prepare_one(out.spec, h, v, names, media_info)
+            if coords:
+                check_bbox(sample, coords)
         except SampleError as e:
             raise e.at(spec.name, first_index + k) from None
         out.samples.append(sample)
@@ -65,7 +70,42 @@ def prepare(spec: TensorSpec, values: Any, info: dict[str, Any], first_index: in
         out.spec = out.spec.with_shape_bounds(lo, hi)
     if names is not None and names != list(info.get("class_names", [])):
         out.class_names = names
+    if media_info is not None and media_info != info:
+        out.info = media_info
     return out
+
+
+BBOX_TYPES = ("pixel", "fractional")
+BBOX_MODES = ("LTWH", "LTRB", "CCWH")
+
+
+def check_coords(coords: Any) -> dict[str, str]:
+    """Validate a bbox tensor's ``coords`` info: ``{"type": pixel|fractional, "mode": LTWH|LTRB|CCWH}``."""
+    if not isinstance(coords, dict) or not set(coords) <= {"type", "mode"}:
+        raise ValueError(f"coords must be a dict with keys in {{'type', 'mode'}}, got {coords!r}")
+    if coords.get("type", "pixel") not in BBOX_TYPES:
+        raise ValueError(f"coords['type'] must be one of {BBOX_TYPES}, got {coords['type']!r}")
+    if coords.get("mode", "LTWH") not in BBOX_MODES:
+        raise ValueError(f"coords['mode'] must be one of {BBOX_MODES}, got {coords['mode']!r}")
+    return {"type": coords.get("type", "pixel"), "mode": coords.get("mode", "LTWH")}
+
+
+def check_bbox(boxes: np.ndarray, coords: dict[str, str]) -> None:
+    """Boxes must fit their convention: sizes not negative, corners ordered, fractions in [0, 1]."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if coords.get("mode", "LTWH") == "LTRB":
+        bad = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
+        what = "right/bottom below left/top (LTRB)"
+    else:
+        bad = (b[:, 2] < 0) | (b[:, 3] < 0)
+        what = f"negative width or height ({coords.get('mode', 'LTWH')})"
+    if coords.get("type") == "fractional":
+        out = ((b < 0) | (b > 1)).any(axis=1)
+        if out.any():
+            raise SampleShapeError(f"box {int(np.argmax(out))} has fractional coordinates outside "
+                                   f"[0, 1]: {b[np.argmax(out)].tolist()}")
+    if bad.any():
+        raise SampleShapeError(f"box {int(np.argmax(bad))} has {what}: {b[np.argmax(bad)].tolist()}")
 
 
 def _bounds(shapes: list[tuple[int, ...]]) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -125,12 +165,13 @@ def _first_bad(arr: np.ndarray, dtype: np.dtype) -> int:
     return 0
 
 
-def _prepare_one(spec: TensorSpec, h: Htype, value: Any, names: list[str] | None):
+def _prepare_one(spec: TensorSpec, h: Htype, value: Any, names: list[str] | None,
+                 info: dict[str, Any] | None = None):
     """``(prepared sample, settled spec, bytes, shape for the bounds or None)``."""
     if value is None and h.kind != "json":
         raise SampleError("None is not a sample of this tensor (only json tensors store null)")
     if h.kind == "media":
-        return _prepare_media(spec, h, value)
+        return _prepare_media(spec, h, value, info if info is not None else {})
     if h.kind == "text":
         if not isinstance(value, str):
             raise TensorDtypeMismatchError(f"a text tensor takes str samples, got {type(value).__name__}")
@@ -257,7 +298,22 @@ def _cast(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 # -- media -----------------------------------------------------------------------------------
-def _prepare_media(spec: TensorSpec, h: Htype, value: Any):
+#: Tensor-info keys that parameterise encoding, per media kind, and their defaults.
+ENCODE_OPTIONS = {"audio": {"sample_rate": None}, "video": {"fps": 30}}
+
+
+def _check_rate(info: dict[str, Any], sample: media.MediaSample) -> None:
+    """Audio files must share the tensor's sample rate (taken from the first file if unset)."""
+    got = media.get_codec(sample.compression).info(sample.tobytes())["sample_rate"]
+    want = info.get("sample_rate")
+    if want is None:
+        info["sample_rate"] = got
+    elif int(want) != int(got):
+        raise SampleShapeError(f"{sample.path or 'audio'} is sampled at {got} Hz but the tensor holds "
+                               f"{want} Hz audio; resample it first")
+
+
+def _prepare_media(spec: TensorSpec, h: Htype, value: Any, info: dict[str, Any]):
     if isinstance(value, (str, os.PathLike, bytes, bytearray, memoryview)):
         value = media.read(bytes(value) if not isinstance(value, (str, os.PathLike)) else value)
     comp = spec.sample_compression
@@ -268,6 +324,8 @@ def _prepare_media(spec: TensorSpec, h: Htype, value: Any):
             spec = spec.replace(sample_compression=comp, layout="blob")
         if comp is None:
             return _prepare_numeric(spec, h, value.numpy(), None)
+        if h.name == "audio":
+            _check_rate(info, value)
         if value.compression == comp:
             data, shape = value.tobytes(), tuple(value.shape)
         else:
@@ -285,8 +343,9 @@ def _prepare_media(spec: TensorSpec, h: Htype, value: Any):
         raise TensorDtypeMismatchError(
             f"Dtype was expected to be {dtype.name!r} instead it was {arr.dtype.name!r}. "
             f"Htype {h.name!r} expects samples to have dtype={dtype.name!r}.")
-    data = media.get_codec(comp).encode(arr)
-    return _blob(spec, h, data, arr.shape)
+    options = {k: info.get(k, d) for k, d in ENCODE_OPTIONS.get(h.name, {}).items()}
+    data = media.get_codec(comp).encode(arr, **options)
+    return _blob(spec, h, data, media.get_codec(comp).header(data)[0] if h.name == "audio" else arr.shape)
 
 
 def _blob(spec: TensorSpec, h: Htype, data: bytes, shape: tuple[int, ...]):

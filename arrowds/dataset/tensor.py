@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from arrowds import media
 from arrowds.dataset import read
 from arrowds.dataset.index import Index
 from arrowds.dataset.info import Info
@@ -117,6 +118,10 @@ class Tensor:
         with ``aslist=True`` (needed when shapes differ). A single index gives one sample."""
         spec = self.spec
         positions, scalar = self._positions()
+        if scalar and self._sub:
+            part = read.decode_part(self._core, spec, int(positions[0]), self._sub)
+            if part is not None:
+                return part
         if spec.layout is None:
             samples: Any = [np.zeros((0,), spec.dtype or "float64")] * positions.size
         elif spec.layout in ("scalar", "fixed", "list"):
@@ -194,6 +199,33 @@ class Tensor:
         if layout in ("text", "json", "strlist"):
             return self._values(layout, "data")
         return self.numpy(aslist=True)
+
+    def _one(self, what: str) -> tuple[TensorSpec, int]:
+        positions, scalar = self._positions()
+        if not scalar:
+            raise TypeError(f".{what} is for one sample: index it first, e.g. ds.{self.name}[0].{what}")
+        return self.spec, int(positions[0])
+
+    @property
+    def timestamps(self) -> np.ndarray:
+        """Presentation time (seconds) of every frame of one video sample; nothing is decoded."""
+        spec, position = self._one("timestamps")
+        if spec.layout != "blob" or media.get_codec(spec.sample_compression).kind != "video":
+            raise TypeError(f"tensor {self.name!r} holds no compressed video")
+        codec = media.get_codec(spec.sample_compression)
+        return codec.timestamps(read.blob_source(self._core, spec, position))
+
+    @property
+    def sample_info(self) -> dict[str, Any]:
+        """What one sample's header says: shape, format, and rate/fps/duration for audio/video."""
+        spec, position = self._one("sample_info")
+        shape = tuple(int(d) for d in read.read_shapes(self._core, spec, np.array([position]))[0])
+        out: dict[str, Any] = {"shape": shape, "format": spec.sample_compression}
+        if spec.layout == "blob":
+            codec = media.get_codec(spec.sample_compression)
+            if codec.kind in ("audio", "video"):
+                out.update(codec.info(read.blob_source(self._core, spec, position)))
+        return out
 
     @property
     def shape(self) -> tuple[int | None, ...]:

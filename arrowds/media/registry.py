@@ -6,6 +6,7 @@ The registry is a plain dict built here; a new codec (audio, video) is added to 
 from __future__ import annotations
 
 from arrowds.errors import UnsupportedCompressionError
+from arrowds.media.av_codecs import AUDIO_CODECS, VIDEO_CODECS
 from arrowds.media.codec import Codec
 from arrowds.media.jpeg import JpegCodec
 from arrowds.media.png import PngCodec
@@ -14,7 +15,9 @@ from arrowds.media.webp import WebpCodec
 
 __all__ = ["IMAGE_COMPRESSIONS", "codec_names", "get_codec"]
 
-_CODECS: dict[str, Codec] = {codec.name: codec for codec in (JpegCodec(), PngCodec(), WebpCodec())}
+_CODECS: dict[str, Codec] = {
+    codec.name: codec for codec in (JpegCodec(), PngCodec(), WebpCodec(), *AUDIO_CODECS, *VIDEO_CODECS)
+}
 
 #: Canonical names of the image codecs, for ``sample_compression`` of image tensors.
 IMAGE_COMPRESSIONS: tuple[str, ...] = tuple(name for name, codec in _CODECS.items() if codec.kind == "image")

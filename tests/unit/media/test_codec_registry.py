@@ -30,7 +30,7 @@ def test_public_names():
 
 def test_names():
     assert IMAGE_COMPRESSIONS == ("jpeg", "png", "webp")
-    assert codec_names() == ["jpeg", "png", "webp"]
+    assert codec_names() == ["jpeg", "png", "webp", "wav", "flac", "mp3", "mp4", "mkv", "avi"]
 
 
 @pytest.mark.parametrize(
