@@ -207,6 +207,11 @@ def transcode(sample: MediaSample | BytesLike, to: str, **options: Any) -> bytes
     if sample.validate() == codec.name:
         return sample.tobytes()
     array = sample.numpy()
+    if codec.kind in ("audio", "video"):  # keep the source's rate unless told otherwise
+        src = get_codec(sample.validate()).info(sample.tobytes())
+        key = "sample_rate" if codec.kind == "audio" else "fps"
+        if options.get(key) is None and src.get(key):
+            options = {**options, key: round(src[key]) if key == "fps" else src[key]}
     try:
         return codec.encode(array, **options)
     except SampleError as exc:

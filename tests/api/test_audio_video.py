@@ -150,3 +150,17 @@ def test_bbox_coordinates_are_validated(url):
     with pytest.raises(ads.SampleShapeError, match="last dimension of 4"):
         ds.boxes.append(np.zeros((2, 3), np.float32))
     assert len(ds.boxes) == 1
+
+
+def test_other_compressions_are_transcoded_once_on_write(url):
+    flac = ads.media.get_codec("flac").encode(_tone(), sample_rate=16000)
+    avi = ads.media.get_codec("avi").encode(_frames(20), fps=25)
+    ds = ads.empty(url)
+    ds.create_tensor("audio", htype="audio", sample_compression="wav")
+    ds.create_tensor("video", htype="video", sample_compression="mp4")
+    ds.append({"audio": ads.read(flac, compression="flac"), "video": ads.read(avi, compression="avi")})
+    assert ads.media.sniff_compression(ds.audio[0].tobytes()) == "wav"
+    assert ds.audio.info.sample_rate == 16000 and ds.audio[0].shape == (24000, 2)
+    np.testing.assert_allclose(ds.audio[0].numpy(), _tone(), atol=1e-4)
+    assert ds.video[0].sample_info["fps"] == 25
+    assert [_index_of(f) for f in ds.video[0].numpy()] == list(range(20))
