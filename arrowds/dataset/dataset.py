@@ -23,7 +23,7 @@ from arrowds.errors import (
 )
 from arrowds.format import TensorSpec, get_htype
 from arrowds.format.htypes import AUTO, CHUNK_COMPRESSIONS
-from arrowds.table import gc, refs
+from arrowds.table import compact, gc, refs
 from arrowds.table.commits import Commit
 from arrowds.table.gc import GcReport
 
@@ -171,6 +171,19 @@ class Dataset:
         self.flush()
         self._core.reader.close()
         self._core.storage.close()
+
+    def optimize(self) -> int:
+        """Rewrite runs of small fragments (from many small writes, updates or deletes) into
+        large ones; the data, its order and row ids are unchanged. Returns how many fragments
+        were replaced. Old files stay readable by older versions until ``gc``."""
+        self._check_not_view("optimize")
+        core = self._core
+        with core.writing():
+            core.stage()
+            core.manifest, replaced = compact.compact(core.storage, core.reader, core.manifest)
+            if replaced:
+                core.changes.other = True
+        return replaced
 
     def gc(self, older_than: float = 3600.0, dry_run: bool = False) -> GcReport:
         """Delete files no version references (and older than ``older_than`` seconds, so

@@ -105,7 +105,7 @@ def apply_updates(storage: Storage, reader: FragmentReader, manifest: Manifest,
                 values_.append(value)
         table = _replace_rows(table, per_tensor, manifest)
         new = write_fragment(storage, table, manifest)
-        new = _with_rowids(new, frag.rowid_array()[offsets])
+        new = with_rowids(new, frag.rowid_array()[offsets])
         replaced[j] = [new] if rewrite else _splice(frag, phys, new)
     out: list[Fragment] = []
     for j, f in enumerate(frags):
@@ -147,7 +147,7 @@ def _replace_rows(table: pa.Table, per_tensor: dict[str, tuple[list[int], list[A
     return table
 
 
-def _with_rowids(frag: Fragment, rowids: np.ndarray) -> Fragment:
+def with_rowids(frag: Fragment, rowids: np.ndarray) -> Fragment:
     if rowids.size and rowids[-1] - rowids[0] + 1 == rowids.size and np.all(np.diff(rowids) == 1):
         return frag.replace(first_rowid=int(rowids[0]), rowids=None)
     return frag.replace(first_rowid=None, rowids=tuple(rowids.tolist()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 import arrowds as ads
@@ -59,3 +60,28 @@ def test_gc_refuses_read_only(tmp_path):
     ads.empty(url)
     with pytest.raises(ads.ReadOnlyModeError):
         ads.load(url, read_only=True).gc()
+
+
+def test_optimize_merges_small_fragments_without_changing_the_data(tmp_path):
+    url = str(tmp_path / "ds")
+    ds = ads.empty(url)
+    ds.create_tensor("x")
+    ds.create_tensor("t", htype="text")
+    for i in range(30):  # 30 publishes -> 30 tiny fragments
+        ds.extend({"x": [i], "t": [f"s{i}"]})
+    ds.x[5] = 50  # a patch splice
+    ds.pop(7)
+    before = ds.commit("many small writes")
+    rowids = ds._core.locator.rowids(np.arange(len(ds)))
+    assert len(ds._core.manifest.fragments) == 30
+    assert ds.optimize() == 30
+    assert len(ds._core.manifest.fragments) == 1
+    assert ds.x.numpy().ravel().tolist() == [i if i != 5 else 50 for i in range(30) if i != 7]
+    assert ds.t.text() == [f"s{i}" for i in range(30) if i != 7]
+    assert ds._core.locator.rowids(np.arange(len(ds))).tolist() == rowids.tolist()
+    assert all(not (d["added"] or d["updated"] or d["deleted"]) for d in ds.diff(before).values())
+    ds.commit("optimized")
+    assert ads.load(url, version=before).x.numpy().ravel().tolist()[5] == 50
+    ds.gc(older_than=0)
+    assert ads.load(url).x.numpy().ravel().tolist()[5] == 50
+    assert ds.optimize() == 0, "nothing left to merge"
