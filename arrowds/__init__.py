@@ -9,6 +9,8 @@
     ds.images[0].numpy()
 """
 
+from typing import TYPE_CHECKING, Any
+
 from arrowds import errors
 from arrowds.dataset import Dataset, Tensor, dataset, delete, empty, exists, load
 from arrowds.errors import (
@@ -35,6 +37,9 @@ from arrowds.errors import (
 from arrowds.format.htypes import HTYPES
 from arrowds.media import MediaSample, read
 
+if TYPE_CHECKING:
+    from arrowds.integrations.torch import IterableDataset
+
 __version__ = "0.1.0"
 
 htypes = sorted(HTYPES)
@@ -50,6 +55,7 @@ __all__ = [
     "DynamicTensorNumpyError",
     "EmptyCommitError",
     "FormatVersionError",
+    "IterableDataset",
     "MediaSample",
     "MergeConflictError",
     "ReadOnlyModeError",
@@ -72,3 +78,12 @@ __all__ = [
     "load",
     "read",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``ads.IterableDataset`` needs torch: import it only when asked for."""
+    if name == "IterableDataset":
+        from arrowds.integrations.torch import IterableDataset
+
+        return IterableDataset
+    raise AttributeError(f"module 'arrowds' has no attribute {name!r}")
