@@ -35,6 +35,8 @@ from arrowds.errors import (
     UnsupportedHtypeError,
 )
 from arrowds.format.htypes import HTYPES
+from arrowds.integrations.convert import from_arrow, from_pandas
+from arrowds.integrations.huggingface import from_huggingface
 from arrowds.media import MediaSample, read
 
 if TYPE_CHECKING:
@@ -74,6 +76,9 @@ __all__ = [
     "empty",
     "errors",
     "exists",
+    "from_arrow",
+    "from_huggingface",
+    "from_pandas",
     "htypes",
     "load",
     "read",

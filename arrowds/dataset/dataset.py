@@ -472,6 +472,12 @@ class Dataset:
 
         return analytics.filter_view(self, function)
 
+    def to_huggingface(self, tensors: list[str] | None = None) -> Any:
+        """A ``datasets.Dataset`` with the same rows; image/audio bytes are passed through."""
+        from arrowds.integrations import huggingface
+
+        return huggingface.to_huggingface(self, tensors)
+
 
 def _check_name(name: str, existing: list[str]) -> None:
     if not name or not isinstance(name, str):
