@@ -9,6 +9,8 @@
     ds.images[0].numpy()
 """
 
+from typing import TYPE_CHECKING, Any
+
 from arrowds import errors
 from arrowds.dataset import Dataset, Tensor, dataset, delete, empty, exists, load
 from arrowds.errors import (
@@ -33,7 +35,12 @@ from arrowds.errors import (
     UnsupportedHtypeError,
 )
 from arrowds.format.htypes import HTYPES
+from arrowds.integrations.convert import from_arrow, from_pandas
+from arrowds.integrations.huggingface import from_huggingface
 from arrowds.media import MediaSample, read
+
+if TYPE_CHECKING:
+    from arrowds.integrations.torch import IterableDataset
 
 __version__ = "0.1.0"
 
@@ -50,6 +57,7 @@ __all__ = [
     "DynamicTensorNumpyError",
     "EmptyCommitError",
     "FormatVersionError",
+    "IterableDataset",
     "MediaSample",
     "MergeConflictError",
     "ReadOnlyModeError",
@@ -68,7 +76,19 @@ __all__ = [
     "empty",
     "errors",
     "exists",
+    "from_arrow",
+    "from_huggingface",
+    "from_pandas",
     "htypes",
     "load",
     "read",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``ads.IterableDataset`` needs torch: import it only when asked for."""
+    if name == "IterableDataset":
+        from arrowds.integrations.torch import IterableDataset
+
+        return IterableDataset
+    raise AttributeError(f"module 'arrowds' has no attribute {name!r}")

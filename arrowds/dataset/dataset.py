@@ -379,6 +379,120 @@ class Dataset:
         """Every tensor of the view as ``{name: array}``."""
         return {k: t.numpy(aslist=aslist) for k, t in self.tensors.items()}
 
+    # -- loaders (arrowds/integrations/torch.py, tensorflow.py) --------------------------
+    # The integration modules are imported inside each method: the one allowed upward edge.
+    def pytorch(self, batch_size: int = 1, shuffle: bool = False, num_workers: int = 0,
+                transform: Any = None, tensors: list[str] | None = None, drop_last: bool = False,
+                collate_fn: Any = None, seed: int | None = None, decode: bool = True,
+                return_index: bool = False, buffer_size: int = 2048, **loader_kw: Any) -> Any:
+        """A ``torch.utils.data.DataLoader`` over this dataset or view, pinned to the current
+        version. Batches are dicts keyed by tensor name (plus ``index`` with
+        ``return_index=True``). Every sample appears once per epoch across workers and
+        ``torch.distributed`` ranks; ``shuffle`` permutes row-group blocks and mixes them in
+        a buffer of ``buffer_size`` samples, reproducibly from ``seed`` and differently each
+        epoch. ``transform`` is a callable on the sample dict or ``{tensor: callable}``.
+        ``loader.state_dict()`` / ``load_state_dict()`` resume mid-epoch. Extra keywords go
+        to the DataLoader (``pin_memory``, ``prefetch_factor``, ...), and ``rank`` /
+        ``world_size`` override torch.distributed.
+
+        >>> for batch in ds.pytorch(batch_size=32, shuffle=True, num_workers=2, seed=0):  # doctest: +SKIP
+        ...     images, labels = batch["images"], batch["labels"]
+        """
+        from arrowds.integrations import torch as torch_integration
+
+        return torch_integration.make_loader(
+            self, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers, transform=transform,
+            tensors=tensors, drop_last=drop_last, collate_fn=collate_fn, seed=seed, decode=decode,
+            return_index=return_index, buffer_size=buffer_size, **loader_kw)
+
+    def torch_dataset(self, tensors: list[str] | None = None, transform: Any = None, shuffle: bool = False,
+                      seed: int | None = None, decode: bool = True, return_index: bool = False,
+                      buffer_size: int = 2048, **options: Any) -> Any:
+        """An ``ads.IterableDataset`` yielding sample dicts, for building your own DataLoader.
+
+        >>> it = ds.torch_dataset(shuffle=True)                    # doctest: +SKIP
+        >>> loader = torch.utils.data.DataLoader(it, batch_size=8)  # doctest: +SKIP
+        """
+        from arrowds.integrations import torch as torch_integration
+
+        return torch_integration.IterableDataset(
+            self, tensors=tuple(tensors) if tensors is not None else None, transform=transform,
+            shuffle=shuffle, seed=seed, decode=decode, return_index=return_index,
+            buffer_size=buffer_size, **options)
+
+    def tensorflow(self, tensors: list[str] | None = None, decode: bool = True) -> Any:
+        """A ``tf.data.Dataset`` of sample dicts (needs TensorFlow: ``pip install tensorflow``).
+
+        >>> ds.tensorflow().batch(32)                             # doctest: +SKIP
+        """
+        from arrowds.integrations import tensorflow as tf_integration
+
+        return tf_integration.to_tensorflow(self, tensors=tensors, decode=decode)
+
+    # -- analytics (arrowds/integrations/analytics.py) -----------------------------------
+    def fragments(self) -> list[str]:
+        """URLs of the Parquet files of the checked-out version (each once, in manifest order)."""
+        from arrowds.integrations import analytics
+
+        return analytics.fragments(self)
+
+    def to_arrow(self, tensors: list[str] | None = None, shapes: bool = False) -> Any:
+        """The rows as a ``pyarrow.Table`` (media as compressed bytes; ``shapes=True`` adds the
+        ``_<tensor>_shape`` columns). Reads only the columns of ``tensors``.
+
+        >>> ds.to_arrow(["labels"]).num_rows                      # doctest: +SKIP
+        """
+        from arrowds.integrations import analytics
+
+        return analytics.to_arrow(self, tensors, shapes)
+
+    def to_arrow_dataset(self, tensors: list[str] | None = None) -> Any:
+        """The rows as a ``pyarrow.dataset.Dataset`` (lazy over the files when the version has
+        no deleted rows)."""
+        from arrowds.integrations import analytics
+
+        return analytics.to_arrow_dataset(self, tensors)
+
+    def to_pandas(self, tensors: list[str] | None = None) -> Any:
+        """The rows as a ``pandas.DataFrame``."""
+        from arrowds.integrations import analytics
+
+        return analytics.to_pandas(self, tensors)
+
+    def to_polars(self, tensors: list[str] | None = None, lazy: bool = False) -> Any:
+        """The rows as a ``polars.DataFrame`` (``lazy=True``: a ``LazyFrame`` scanning the files)."""
+        from arrowds.integrations import analytics
+
+        return analytics.to_polars(self, tensors, lazy)
+
+    def sql(self, query: str) -> Any:
+        """Run DuckDB SQL where the table ``ds`` is these rows; returns a ``pyarrow.Table``.
+
+        >>> ds.sql("SELECT labels, count(*) FROM ds GROUP BY labels")   # doctest: +SKIP
+        """
+        from arrowds.integrations import analytics
+
+        return analytics.sql(self, query)
+
+    def query(self, query: str) -> Dataset:
+        """A view of the rows a query selects, through DuckDB: ``ds.query("SELECT * WHERE labels = 3")``."""
+        from arrowds.integrations import analytics
+
+        return analytics.query(self, query)
+
+    def filter(self, function: Any) -> Dataset:
+        """A view of the rows for which ``function(row)`` is true, or that match a SQL
+        condition string (``ds.filter("labels = 3")``)."""
+        from arrowds.integrations import analytics
+
+        return analytics.filter_view(self, function)
+
+    def to_huggingface(self, tensors: list[str] | None = None) -> Any:
+        """A ``datasets.Dataset`` with the same rows; image/audio bytes are passed through."""
+        from arrowds.integrations import huggingface
+
+        return huggingface.to_huggingface(self, tensors)
+
 
 def _check_name(name: str, existing: list[str]) -> None:
     if not name or not isinstance(name, str):

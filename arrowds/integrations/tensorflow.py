@@ -1,0 +1,86 @@
+"""TensorFlow loading: a ``tf.data.Dataset`` of sample dicts over a pinned version.
+
+TensorFlow is optional (``pip install tensorflow``); nothing else in arrowds imports it.
+
+    >>> tfds = ds.tensorflow(tensors=["images", "labels"]).batch(32)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from arrowds._optional import import_optional
+from arrowds.dataset import read
+from arrowds.dataset.dataset import Dataset, dataset_length
+from arrowds.errors import TensorDoesNotExistError
+from arrowds.format import TensorSpec
+
+__all__ = ["to_tensorflow"]
+
+_BATCH = 256
+
+
+def _signature(tf: Any, spec: TensorSpec, decode: bool) -> Any:
+    """The ``tf.TensorSpec`` of one sample of a tensor (None for dimensions that vary)."""
+    if spec.layout in ("text", "json"):
+        return tf.TensorSpec(shape=(), dtype=tf.string)
+    if spec.layout == "strlist":
+        return tf.TensorSpec(shape=(None,), dtype=tf.string)
+    if spec.layout == "blob" and not decode:
+        return tf.TensorSpec(shape=(), dtype=tf.string)
+    dtype = tf.as_dtype(np.dtype(spec.dtype or "float64"))
+    if spec.layout == "scalar":
+        return tf.TensorSpec(shape=(1,), dtype=dtype)
+    if spec.layout == "fixed":
+        return tf.TensorSpec(shape=tuple(spec.shape), dtype=dtype)
+    if spec.min_shape is not None:
+        dims = tuple(lo if lo == hi else None for lo, hi in zip(spec.min_shape, spec.max_shape))
+    else:
+        dims = (None,) * (spec.ndim or 1)
+    return tf.TensorSpec(shape=dims, dtype=dtype)
+
+
+def to_tensorflow(ds: Dataset, tensors: Sequence[str] | None = None, decode: bool = True) -> Any:
+    """``ds.tensorflow()``: samples as ``{tensor: tf.Tensor}``, read in batches of rows (media
+    decoded unless ``decode=False``, text/JSON as strings), in dataset order. Shuffle, batch
+    and prefetch with ``tf.data`` as usual."""
+    tf = import_optional("tensorflow", extra="tensorflow", purpose="ds.tensorflow()")
+    if ds._core.dirty:
+        ds.flush()
+    core = ds._core
+    rel = list(ds.tensors)
+    names = list(tensors) if tensors is not None else rel
+    for n in names:
+        if n not in rel:
+            raise TensorDoesNotExistError(n, rel)
+    specs = {n: core.spec(ds._full(n)) for n in names}
+    specs = {n: s for n, s in specs.items() if s.settled}
+    positions = ds._index.positions(dataset_length(core))
+    manifest = core.manifest  # pinned: later writes to the handle do not change what is read
+
+    def generate() -> Iterator[dict[str, Any]]:
+        if core.manifest is not manifest:
+            raise RuntimeError(f"{ds.path}: the dataset changed since ds.tensorflow() was called; "
+                               "call it again to read the new version")
+        for a in range(0, positions.size, _BATCH):
+            pos = positions[a:a + _BATCH]
+            cols: dict[str, Any] = {}
+            for n, spec in specs.items():
+                if spec.layout in ("scalar", "fixed", "list"):
+                    cols[n] = read.read_numeric(core, spec, pos)
+                else:
+                    vals = read.read_values(core, spec, pos)
+                    if spec.layout == "blob" and decode:
+                        vals = read.decode_many(spec, vals, pos)
+                    elif spec.layout == "json":
+                        vals = [json.dumps(json.loads(v)) for v in vals]
+                    cols[n] = vals
+            for k in range(pos.size):
+                yield {n: v[k] for n, v in cols.items()}
+
+    signature = {n: _signature(tf, s, decode) for n, s in specs.items()}
+    return tf.data.Dataset.from_generator(generate, output_signature=signature)
