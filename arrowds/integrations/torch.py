@@ -276,14 +276,16 @@ class IterableDataset(torch.utils.data.IterableDataset):
         done = np.zeros(order.size, bool)
         done[order[:skip]] = True
         remaining = np.bincount(block_of[order[skip:]], minlength=len(blocks))
-        loaded: dict[int, tuple[np.ndarray, dict[str, Any]]] = {}
-        futures: dict[int, Future[tuple[np.ndarray, dict[str, Any]]]] = {}
+        loaded: dict[int, tuple[np.ndarray, dict[str, Any], np.ndarray]] = {}
+        futures: dict[int, Future[tuple[np.ndarray, dict[str, Any], np.ndarray]]] = {}
         next_block = 0
         local = torch.utils.data.get_worker_info() is not None
 
-        def load(b: int) -> tuple[np.ndarray, dict[str, Any]]:
+        def load(b: int) -> tuple[np.ndarray, dict[str, Any], np.ndarray]:
             need = np.flatnonzero(~done[starts[b]:starts[b + 1]])  # offsets in the block still due
-            return need, self._read_block(core, blocks[b][need])
+            where = np.full(starts[b + 1] - starts[b], -1, np.int64)  # block offset -> row read
+            where[need] = np.arange(need.size)
+            return need, self._read_block(core, blocks[b][need]), where
 
         with ThreadPoolExecutor(1, thread_name_prefix="arrowds-prefetch") as pool:
             def request(b: int) -> None:
@@ -302,8 +304,8 @@ class IterableDataset(torch.utils.data.IterableDataset):
                     while nb < len(blocks) and not remaining[nb]:
                         nb += 1
                     request(nb)  # prefetch the next block this unit will need
-                need, data = loaded[b]
-                k = int(np.searchsorted(need, e - starts[b]))
+                need, data, where = loaded[b]
+                k = int(where[e - starts[b]])
                 row = {name: vals[k] for name, vals in data.items()}
                 remaining[b] -= 1
                 if not remaining[b]:
