@@ -2,53 +2,13 @@
 
 from __future__ import annotations
 
-import fsspec
 import numpy as np
 import pytest
-from fsspec.implementations.local import LocalFileSystem
 
 import arrowds as ads
 from arrowds import _config
 from tests.conftest import jpeg_bytes
-
-
-class _CountingFile:
-    def __init__(self, f, fs):
-        self._f, self._fs = f, fs
-
-    def read(self, n=-1):
-        data = self._f.read(n)
-        self._fs.bytes_read += len(data)
-        return data
-
-    def readinto(self, b):
-        n = self._f.readinto(b)
-        self._fs.bytes_read += n
-        return n
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self._f.close()
-
-
-class CountingFileSystem(LocalFileSystem):
-    """The local disk, counting every byte read through fsspec's file objects (which its
-    cat_file and cat_ranges use too)."""
-
-    protocol = "counting"
-    bytes_read = 0
-
-    def _open(self, path, mode="rb", **kw):
-        f = super()._open(path, mode, **kw)
-        return _CountingFile(f, CountingFileSystem) if "r" in mode else f
-
-
-fsspec.register_implementation("counting", CountingFileSystem, clobber=True)
+from tests.counting import CountingFileSystem
 
 
 def _noise_jpeg(seed: int) -> bytes:
@@ -58,7 +18,7 @@ def _noise_jpeg(seed: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
-    url = "counting://" + str(tmp_path_factory.mktemp("lazy") / "ds")
+    url = "countbytes://" + str(tmp_path_factory.mktemp("lazy") / "ds")
     ds = ads.empty(url)
     ds.create_tensor("images", htype="image", sample_compression="jpeg")
     ds.create_tensor("labels", htype="class_label")

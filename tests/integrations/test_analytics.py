@@ -8,8 +8,8 @@ import pyarrow.compute as pc
 import pytest
 
 import arrowds as ads
+from tests.counting import CountingFileSystem
 from tests.integrations.conftest import N, build
-from tests.integrations.counting import CountingFileSystem
 
 pytest.importorskip("duckdb")
 

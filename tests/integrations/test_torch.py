@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import arrowds as ads
+from tests.counting import CountingFileSystem
 from tests.integrations.conftest import N, build
-from tests.integrations.counting import CountingFileSystem
 
 torch = pytest.importorskip("torch")
 

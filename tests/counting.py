@@ -31,8 +31,9 @@ class _CountingFile:
 
 
 class CountingFileSystem(LocalFileSystem):
-    """The local disk, counting every byte read through fsspec file objects (``countbytes://``;
-    its own protocol so it never clobbers tests/api's ``counting://``)."""
+    """The local disk, counting every byte read through fsspec's file objects, which its
+    ``cat_file`` and ``cat_ranges`` use too (``countbytes://``). Shared by every test that
+    proves a read is lazy; imported, never redefined, so one class holds the count."""
 
     protocol = "countbytes"
     bytes_read = 0
