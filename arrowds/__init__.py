@@ -10,7 +10,7 @@
 """
 
 from arrowds import errors
-from arrowds.dataset import Dataset, Tensor, dataset, delete, empty, exists, load
+from arrowds.dataset import Dataset, Tensor, copy, dataset, delete, empty, exists, load
 from arrowds.errors import (
     ArrowdsError,
     CheckoutError,
@@ -26,6 +26,7 @@ from arrowds.errors import (
     SampleDecodeError,
     SampleIndexError,
     SampleShapeError,
+    StorageError,
     TensorAlreadyExistsError,
     TensorDoesNotExistError,
     TensorDtypeMismatchError,
@@ -56,6 +57,7 @@ __all__ = [
     "SampleDecodeError",
     "SampleIndexError",
     "SampleShapeError",
+    "StorageError",
     "Tensor",
     "TensorAlreadyExistsError",
     "TensorDoesNotExistError",
@@ -63,6 +65,7 @@ __all__ = [
     "UnsupportedCompressionError",
     "UnsupportedHtypeError",
     "__version__",
+    "copy",
     "dataset",
     "delete",
     "empty",
