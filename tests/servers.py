@@ -189,12 +189,15 @@ class Proxy:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 self.send_response(resp.status, resp.reason)
+                head = self.command == "HEAD"  # keeps the upstream's Content-Length (the size)
                 for k, v in resp.getheaders():
-                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    if k.lower() not in ("transfer-encoding", "connection") and \
+                            (head or k.lower() != "content-length"):
                         self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
+                if not head:
+                    self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                if self.command != "HEAD":
+                if not head:
                     self.wfile.write(data)
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
