@@ -137,7 +137,7 @@ class Faults:
         with self._lock:
             if self._rng.random() >= self.rate:
                 return None
-            kind = self._rng.choice(self.kinds)
+            kind = self.kinds[sum(self.injected.values()) % len(self.kinds)]  # each in turn
             self.injected[kind] += 1
             return kind
 

@@ -22,7 +22,7 @@ class S3Storage(ObjectStorage):
     def default_options(cls, storage_options: dict[str, Any]) -> dict[str, Any]:
         opts = super().default_options(storage_options)
         config = dict(opts.get("config_kwargs") or {})
-        config.setdefault("retries", {"max_attempts": MAX_ATTEMPTS, "mode": "standard"})
+        config.setdefault("retries", {"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"})
         opts["config_kwargs"] = config
         return opts
 
