@@ -160,3 +160,12 @@ def test_writers_in_two_handles_rebase(backend: Backend) -> None:
     final = ads.load(backend.url, storage_options=backend.options)
     assert len(final) == 14
     assert sorted(final.labels[12:].numpy().ravel().tolist()) == [0, 1]
+
+
+def test_read_ranges_merges_neighbours_into_few_requests(backend: Backend) -> None:
+    st = open_storage(backend.url, backend.options)
+    st.write("data/big.bin", DATA * 10)
+    big = DATA * 10
+    starts = [0, 10, 30, 50_000, 20, 99_000, 0]
+    ends = [5, 25, 40, 50_100, 21, 102_400, 0]
+    assert st.read_ranges("data/big.bin", starts, ends) == [big[s:e] for s, e in zip(starts, ends)]
