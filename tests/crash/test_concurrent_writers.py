@@ -16,7 +16,7 @@ CTX = multiprocessing.get_context("fork")
 PROCS, ROWS, BATCHES = 4, 500, 10
 
 
-def _worker(url: str, opts, who: int, start, out) -> None:
+def _worker(url: str, opts, who: int, start, out, pause: float) -> None:
     ds = ads.load(url, storage_options=opts)
     warm = ads.empty(f"mem://warm-{who}")  # first-use costs (pyarrow's writer) before the barrier
     warm.create_tensor("x", dtype="int64")
@@ -27,27 +27,30 @@ def _worker(url: str, opts, who: int, start, out) -> None:
     for b in range(BATCHES):
         base = who * 100_000 + b * per
         ds.x.extend(np.arange(base, base + per))  # each call publishes (rebasing if needed)
-        time.sleep(rng.uniform(0.005, 0.02))
+        time.sleep(rng.uniform(0.5, 2) * pause)
     out.put((who, ds.commit(f"writer {who}")))
 
 
 @pytest.fixture(params=["local", "s3"])
 def where(request, tmp_path):
+    """(url, storage options, pause between a writer's batches). On S3 a publish takes ~50 ms;
+    with pauses shorter than that the writer that just won keeps winning (it knows the head
+    while the others re-read it) and the writers do not interleave."""
     if request.param == "local":
-        return str(tmp_path / "ds"), None
+        return str(tmp_path / "ds"), None, 0.01
     srv = request.getfixturevalue("s3_server")
-    return f"s3://{srv.new_bucket()}/ds", srv.options()
+    return f"s3://{srv.new_bucket()}/ds", srv.options(), 0.1
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("round_", range(3))
 def test_four_writers_lose_nothing(where, round_):
-    url, opts = where
+    url, opts, pause = where
     ds = ads.empty(url, storage_options=opts)
     ds.create_tensor("x", dtype="int64")
     ds.commit("empty", allow_empty=True)
     start, out = CTX.Barrier(PROCS), CTX.Queue()
-    procs = [CTX.Process(target=_worker, args=(url, opts, w, start, out)) for w in range(PROCS)]
+    procs = [CTX.Process(target=_worker, args=(url, opts, w, start, out, pause)) for w in range(PROCS)]
     for p in procs:
         p.start()
     results = dict(out.get(timeout=120) for _ in procs)
