@@ -12,7 +12,7 @@
 from typing import TYPE_CHECKING, Any
 
 from arrowds import errors
-from arrowds.dataset import Dataset, Tensor, dataset, delete, empty, exists, load
+from arrowds.dataset import Dataset, Tensor, copy, dataset, delete, empty, exists, load
 from arrowds.errors import (
     ArrowdsError,
     CheckoutError,
@@ -28,6 +28,7 @@ from arrowds.errors import (
     SampleDecodeError,
     SampleIndexError,
     SampleShapeError,
+    StorageError,
     TensorAlreadyExistsError,
     TensorDoesNotExistError,
     TensorDtypeMismatchError,
@@ -64,6 +65,7 @@ __all__ = [
     "SampleDecodeError",
     "SampleIndexError",
     "SampleShapeError",
+    "StorageError",
     "Tensor",
     "TensorAlreadyExistsError",
     "TensorDoesNotExistError",
@@ -71,6 +73,7 @@ __all__ = [
     "UnsupportedCompressionError",
     "UnsupportedHtypeError",
     "__version__",
+    "copy",
     "dataset",
     "delete",
     "empty",

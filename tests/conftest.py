@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+pytest_plugins = ["tests.servers"]  # S3 (moto) and GCS (emulator) servers on loopback
+
 
 @pytest.fixture(params=["mem", "local"])
 def url(request, tmp_path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -67,6 +68,41 @@ def _gc(args: argparse.Namespace) -> None:
           f"{r.kept_fragments} fragments")
 
 
+def _options(text: str | None, flag: str) -> dict | None:
+    """``--src-options``/``--dst-options``: a JSON object of fsspec storage options."""
+    if not text:
+        return None
+    try:
+        opts = json.loads(text)
+    except ValueError as e:
+        raise ValueError(f"{flag} must be a JSON object of storage options: {e}") from None
+    if not isinstance(opts, dict):
+        raise ValueError(f"{flag} must be a JSON object of storage options")
+    return opts
+
+
+def _copy(args: argparse.Namespace) -> None:
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+        bar = tqdm(unit="file", desc="copy")
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+    try:
+        ds = ads.copy(args.src, args.dst, _options(args.src_options, "--src-options"),
+                      _options(args.dst_options, "--dst-options"), overwrite=args.overwrite,
+                      progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"copied {args.src} to {args.dst}: {len(ds.branches)} branches, {len(ds)} rows on "
+          f"{ds.branch}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="arrowds", description="AI datasets on Apache Arrow/Parquet.")
     p.add_argument("--version", action="version", version=f"arrowds {ads.__version__}")
@@ -96,6 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="keep unreferenced files younger than this many seconds (default 3600)")
     gc.add_argument("--dry-run", action="store_true")
     gc.set_defaults(func=_gc)
+
+    cp = sub.add_parser("copy", help="copy a dataset with all its versions to another URL")
+    cp.add_argument("src")
+    cp.add_argument("dst")
+    cp.add_argument("--overwrite", action="store_true", help="replace a dataset at DST")
+    cp.add_argument("--src-options", default=None, metavar="JSON",
+                    help="storage options for SRC (credentials are better left to the environment)")
+    cp.add_argument("--dst-options", default=None, metavar="JSON", help="storage options for DST")
+    cp.set_defaults(func=_copy)
     return p
 
 

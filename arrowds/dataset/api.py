@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -16,11 +17,12 @@ from arrowds.errors import (
     DatasetNotFoundError,
     PathNotEmptyError,
 )
-from arrowds.storage import Storage, open_storage
+from arrowds.storage import CacheConfig, Storage, open_storage
 from arrowds.table import commits, refs, transaction
 from arrowds.table.manifest import Manifest, check_format_version
 
 MARKER = "arrowds.json"
+CacheSpec = CacheConfig | str | os.PathLike[str] | dict[str, Any] | None
 DEFAULT_BRANCH = "main"
 
 
@@ -70,13 +72,18 @@ def empty(url: str, overwrite: bool = False, storage_options: dict[str, Any] | N
 
 def load(url_or_name: str, *, version: str | None = None, read_only: bool | None = None,
          storage_options: dict[str, Any] | None = None, split: Any = None,
-         data_dir: str | None = None) -> Dataset:
+         data_dir: str | None = None, cache: CacheSpec = None) -> Dataset:
     """Open the dataset at ``url_or_name`` at branch ``main``, or at ``version``: a branch
     (writable), a tag or a commit id (read-only: time travel).
 
+    ``cache`` (a folder, a dict ``{"path": ..., "max_bytes": ..., "block_size": ...}`` or a
+    ``CacheConfig``) keeps the immutable files of a remote dataset (fragments, manifests) in a
+    bounded local block cache shared by every process that names the same folder.
+
     >>> ds = ads.load("./my_ds", read_only=True)   # doctest: +SKIP
+    >>> ds = ads.load("s3://bucket/ds", cache="~/.cache/arrowds")   # doctest: +SKIP
     """
-    storage = open_storage(url_or_name, storage_options)
+    storage = open_storage(url_or_name, storage_options, cache=cache)
     marker = _read_marker(storage)
     branch = marker.get("default_branch", DEFAULT_BRANCH)
     ref = refs.head(storage, branch)

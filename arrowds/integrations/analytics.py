@@ -246,6 +246,10 @@ def _connect(ds: Dataset, tensors: Sequence[str] | None = None) -> tuple[Any, li
     fs = core.storage.fs
     if type(fs) is not LocalFileSystem:
         con.register_filesystem(fs)
+        # DuckDB would read one Python file object from several threads at once, and fsspec
+        # file objects (local wrappers, s3fs, gcsfs) are not safe for concurrent seek + read:
+        # wrong bytes, seen as "ZSTD Decompression failure". The GIL serialises them anyway.
+        con.execute("SET threads = 1")
     names = [f.name for f in _columns(_specs(ds, tensors), False)]
     urls = [_url(core, f.file) for f in m.fragments]
     present: set[str] = set()

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import fsspec
-from fsspec.implementations.local import LocalFileSystem
-from fsspec.implementations.memory import MemoryFileSystem
 
-from arrowds.errors import StorageError
+from arrowds.errors import ArrowdsError, StorageError
+from arrowds.storage.secrets import Redactor
 
 _MEMORY_LOCK = threading.Lock()
+#: Names of temporary files writers make beside their targets (never part of a dataset).
+TMP_MARK = ".tmp-"
+T = TypeVar("T")
 
 
 def normalize_url(url: str) -> str:
@@ -42,11 +45,15 @@ class Storage:
 
     #: True when put_if_absent is atomic against other processes and machines.
     atomic_put_if_absent = False
+    #: True for stores reached over a network (object stores): worth a local cache.
+    remote = False
 
-    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str):
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str,
+                 redactor: Redactor | None = None):
         self.fs = fs
         self.root = root.rstrip("/")
         self.url = url
+        self.redact = redactor or Redactor()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
@@ -59,37 +66,57 @@ class Storage:
         """A URL for the key, for messages and for users (never holds credentials)."""
         return f"{self.url.rstrip('/')}/{key}"
 
+    # -- errors --------------------------------------------------------------------------
+    def _do(self, verb: str, key: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call the filesystem; turn its failures into errors that name the URL.
+
+        FileNotFoundError and FileExistsError keep their type (callers act on them); every
+        other failure the library did not retry away becomes StorageError, its text scrubbed
+        of every secret in ``storage_options``.
+        """
+        try:
+            return fn(*args, **kwargs)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"{self.key_url(key)} does not exist") from e
+        except FileExistsError:
+            raise
+        except ArrowdsError:
+            raise
+        except Exception as e:  # noqa: BLE001 - every backend library raises its own types
+            raise self.storage_error(verb, key, e) from (None if self.redact.hides(str(e)) else e)
+
+    def storage_error(self, verb: str, key: str, e: BaseException) -> StorageError:
+        """One clear, secret-free StorageError for a failed ``verb`` on ``key``."""
+        url = self.key_url(key) if key else self.url
+        detail = self.redact(f"{type(e).__name__}: {e}".strip())
+        if isinstance(e, PermissionError):
+            return StorageError(f"permission denied to {verb} {url}: check the credentials in "
+                                f"storage_options and the access policy of the bucket ({detail})")
+        return StorageError(f"could not {verb} {url}: {detail}")
+
     # -- reads ---------------------------------------------------------------------------
     def read(self, key: str) -> bytes:
         """The whole object at ``key``; FileNotFoundError names the URL when absent."""
-        try:
-            return self.fs.cat_file(self.path(key))
-        except FileNotFoundError as e:
-            raise FileNotFoundError(f"{self.key_url(key)} does not exist") from e
+        return self._do("read", key, self.fs.cat_file, self.path(key))
 
     def read_range(self, key: str, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` of the object at ``key``."""
-        try:
-            return self.fs.cat_file(self.path(key), start=start, end=end)
-        except FileNotFoundError as e:
-            raise FileNotFoundError(f"{self.key_url(key)} does not exist") from e
+        return self._do("read", key, self.fs.cat_file, self.path(key), start=start, end=end)
 
     def read_ranges(self, key: str, starts: list[int], ends: list[int]) -> list[bytes]:
         """Several ranges of one object; backends coalesce nearby ranges into one request."""
         path = self.path(key)
-        try:
-            return self.fs.cat_ranges([path] * len(starts), list(starts), list(ends), on_error="raise")
-        except FileNotFoundError as e:
-            raise FileNotFoundError(f"{self.key_url(key)} does not exist") from e
+        return self._do("read", key, self.fs.cat_ranges, [path] * len(starts), list(starts),
+                        list(ends), on_error="raise")
 
     def open_input(self, key: str) -> BinaryIO:
         """A seekable binary file for readers (pyarrow) that want a file object."""
-        return self.fs.open(self.path(key), "rb")
+        return self._do("open", key, self.fs.open, self.path(key), "rb")
 
     def list_details(self, prefix: str) -> list[tuple[str, int, float]]:
         """``(name, size, modified time as a Unix timestamp)`` of the objects under ``prefix``."""
         try:
-            entries = self.fs.ls(self.path(prefix), detail=True)
+            entries = self._do("list", prefix, self.fs.ls, self.path(prefix), detail=True)
         except FileNotFoundError:
             return []
         out = []
@@ -101,15 +128,25 @@ class Storage:
         return sorted(out)
 
     def size(self, key: str) -> int:
-        return int(self.fs.size(self.path(key)))
+        return int(self._do("read", key, self.fs.size, self.path(key)))
+
+    def list_all(self, prefix: str = "") -> list[str]:
+        """Every key under ``prefix``, recursively, sorted (writers' temporary files left out)."""
+        try:
+            found = self._do("list", prefix, self.fs.find, self.path(prefix))
+        except FileNotFoundError:
+            return []
+        root = self.root + "/"
+        keys = (p[len(root):] for p in found if p.startswith(root))
+        return sorted(k for k in keys if TMP_MARK not in k.rsplit("/", 1)[-1])
 
     def exists(self, key: str) -> bool:
-        return bool(self.fs.exists(self.path(key)))
+        return bool(self._do("read", key, self.fs.exists, self.path(key)))
 
     def list(self, prefix: str) -> list[str]:
         """Keys of the objects directly under the folder ``prefix`` (names only, sorted)."""
         try:
-            entries = self.fs.ls(self.path(prefix), detail=False)
+            entries = self._do("list", prefix, self.fs.ls, self.path(prefix), detail=False)
         except FileNotFoundError:
             return []
         return sorted(e.rstrip("/").rsplit("/", 1)[-1] for e in entries)
@@ -120,33 +157,37 @@ class Storage:
         is atomic (object stores); local disk writes aside and renames."""
         path = self.path(key)
         try:
-            self.fs.pipe_file(path, bytes(data))
+            self._do("write", key, self.fs.pipe_file, path, bytes(data))
         except FileNotFoundError:  # a filesystem with real folders: make the parent, once
-            self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-            self.fs.pipe_file(path, bytes(data))
+            self._do("write", key, self.fs.makedirs, path.rsplit("/", 1)[0], exist_ok=True)
+            self._do("write", key, self.fs.pipe_file, path, bytes(data))
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         """Write ``key`` only if nothing is there; return whether this call wrote it.
 
         Generic fallback: check, then write. It is atomic only against writers in this
-        process; backends with conditional writes override it.
+        process (``atomic_put_if_absent`` is False): on such a backend run one writing
+        process at a time. Backends with conditional writes override it.
         """
         with _MEMORY_LOCK:
-            if self.fs.exists(self.path(key)):
+            if self.exists(key):
                 return False
             self.write(key, data)
             return True
 
     def delete(self, key: str) -> None:
         try:
-            self.fs.rm_file(self.path(key))
+            self._do("delete", key, self.fs.rm_file, self.path(key))
         except FileNotFoundError:
             pass
 
     def delete_all(self) -> None:
         """Remove the whole root."""
-        if self.fs.exists(self.root):
-            self.fs.rm(self.root, recursive=True)
+        if self._do("read", "", self.fs.exists, self.root):
+            try:
+                self._do("delete", "", self.fs.rm, self.root, recursive=True)
+            except FileNotFoundError:
+                pass
 
     def close(self) -> None:
         """Release cached handles. The storage stays usable."""
@@ -182,8 +223,9 @@ class LocalStorage(Storage):
 
     atomic_put_if_absent = True
 
-    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str):
-        super().__init__(fs, root, url)
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str,
+                 redactor: Redactor | None = None):
+        super().__init__(fs, root, url, redactor)
         self._fds: dict[str, int] = {}
         self._fd_lock = threading.Lock()
 
@@ -231,7 +273,7 @@ class LocalStorage(Storage):
 
     def write(self, key: str, data: bytes) -> None:
         path = self.path(key)
-        tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
+        tmp = f"{path}{TMP_MARK}{os.getpid()}-{threading.get_ident()}"
         self._write_file(tmp, data)
         os.replace(tmp, path)
         self._forget(key)
@@ -253,7 +295,7 @@ class LocalStorage(Storage):
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self.path(key)
-        tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
+        tmp = f"{path}{TMP_MARK}{os.getpid()}-{threading.get_ident()}"
         self._write_file(tmp, data)
         try:
             os.link(tmp, path)
@@ -285,17 +327,3 @@ class LocalStorage(Storage):
             self._close_fds()
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
-
-
-def open_storage(url: str, storage_options: dict[str, Any] | None = None) -> Storage:
-    """The Storage for a dataset URL. ``storage_options`` go to fsspec and are kept only in memory."""
-    norm = normalize_url(url)
-    try:
-        fs, root = fsspec.core.url_to_fs(norm, **(storage_options or {}))
-    except (ImportError, ValueError) as e:
-        raise StorageError(f"cannot open storage for {url!r}: {e}") from e
-    if type(fs) is LocalFileSystem:  # exact: a subclass may wrap reads (caching, counting)
-        return LocalStorage(fs, root, url)
-    if type(fs) is MemoryFileSystem:
-        return MemoryStorage(fs, root, url)
-    return Storage(fs, root, url)

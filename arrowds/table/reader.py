@@ -58,8 +58,8 @@ class FragmentReader:
         if len(tail) < 8 or tail[-4:] != b"PAR1":
             raise DatasetCorruptError(f"{self.storage.key_url(file)} is not a Parquet file")
         need = struct.unpack("<I", tail[-8:-4])[0] + 8
-        if need > len(tail):
-            tail = self.storage.read_range(file, size - need, size)
+        if need > len(tail):  # fetch only the head of the footer the first read missed
+            tail = self.storage.read_range(file, size - need, size - len(tail)) + tail
         try:
             return pq.read_metadata(pa.BufferReader(tail[-need:]))
         except (OSError, pa.ArrowException) as e:

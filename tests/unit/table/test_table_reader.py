@@ -93,3 +93,32 @@ def test_missing_column_and_file(written: Written) -> None:
     assert not written.reader.has_column("data/f.parquet", "other")
     with pytest.raises(FileNotFoundError):
         written.reader.layout("data/missing.parquet")
+
+
+def test_footer_bigger_than_the_first_guess_costs_only_its_missing_head() -> None:
+    """A footer over 64 KiB (many row groups, long metadata) takes a second read of just the
+    bytes the first one missed, not the whole footer again."""
+    import pyarrow.parquet as pq
+
+    table = pa.table({"x": np.arange(1000, dtype=np.int64)})
+    table = table.replace_schema_metadata({"pad": "p" * (100 * 1024)})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, row_group_size=10)
+    data = sink.getvalue().to_pybytes()
+    storage = open_storage(f"mem://footer-{uuid.uuid4().hex}")
+    storage.write("data/f.parquet", data)
+    reads: list[tuple[int, int]] = []
+    real = storage.read_range
+
+    def counting(key: str, start: int, end: int) -> bytes:
+        reads.append((start, end))
+        return real(key, start, end)
+
+    storage.read_range = counting  # type: ignore[method-assign]
+    reader = FragmentReader(storage)
+    reader.know_sizes({"data/f.parquet": len(data)})
+    lay = reader.layout("data/f.parquet")
+    assert lay.metadata.num_row_groups == 100
+    footer = int.from_bytes(data[-8:-4], "little") + 8
+    assert footer > 64 * 1024
+    assert len(reads) == 2 and sum(e - s for s, e in reads) == footer
