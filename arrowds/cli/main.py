@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import arrowds as ads
 from arrowds.errors import ArrowdsError
+from arrowds.viewer import serve
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -103,6 +104,22 @@ def _copy(args: argparse.Namespace) -> None:
           f"{ds.branch}")
 
 
+def _view(args: argparse.Namespace) -> None:
+    viewer = serve(args.url, host=args.host, port=args.port, version=args.version)
+    print(f"Viewing {args.url} at {viewer.url}  (read-only; Ctrl-C to stop)", flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(viewer.url)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        viewer.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="arrowds", description="AI datasets on Apache Arrow/Parquet.")
     p.add_argument("--version", action="version", version=f"arrowds {ads.__version__}")
@@ -125,6 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("b", nargs="?", default=None, help="branch, tag or commit id (default: main)")
     diff.add_argument("--rows", action="store_true", help="list the row positions too")
     diff.set_defaults(func=_diff)
+
+    view = sub.add_parser("view", help="browse the dataset at URL in a local web viewer")
+    view.add_argument("url")
+    view.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port)")
+    view.add_argument("--host", default="127.0.0.1",
+                      help="address to bind (default 127.0.0.1: only this machine can connect)")
+    view.add_argument("--version", dest="version", default=None, help="branch, tag or commit id to show")
+    view.add_argument("--open", action="store_true", help="open the page in a web browser")
+    view.set_defaults(func=_view)
 
     gc = sub.add_parser("gc", help="delete files no version references")
     gc.add_argument("url")

@@ -375,6 +375,17 @@ class Dataset:
                 lines.append("  ".join("-" * w for w in widths))
         return "\n".join(lines)
 
+    def visualize(self, width: int | str = "100%", height: int = 640, port: int = 0) -> Any:
+        """Show this dataset (or view) in the local web viewer: in a notebook, an IPython
+        ``IFrame`` of a server started in a background thread (shown when it is the cell's
+        value); without IPython, the page's URL. Read-only; binds 127.0.0.1.
+
+        >>> ds.visualize()                                        # doctest: +SKIP
+        """
+        from arrowds.viewer import notebook
+
+        return notebook.visualize(self, width=width, height=height, port=port)
+
     def numpy(self, aslist: bool = False) -> dict[str, Any]:
         """Every tensor of the view as ``{name: array}``."""
         return {k: t.numpy(aslist=aslist) for k, t in self.tensors.items()}
