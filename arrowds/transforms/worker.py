@@ -29,6 +29,7 @@ from arrowds.storage import open_storage
 from arrowds.table import patch
 from arrowds.table.manifest import Fragment, Manifest
 from arrowds.transforms.outputs import SamplesOut
+from arrowds.transforms.rows import Prefetcher
 
 #: Output rows collected before they are validated and encoded as one batch.
 PREPARE_ROWS = 256
@@ -111,8 +112,7 @@ def run_chunk(job: Job, chunk: int, start: int, stop: int,
     result = ChunkResult(chunk, start, stop)
     writer = _Writer(job.target)
     out = SamplesOut(list(job.target.names))
-    data = job.data.open() if isinstance(job.data, DatasetSource) else job.data
-    positions = job.data.positions if isinstance(job.data, DatasetSource) else None
+    rows = Prefetcher(job.data.open(), job.data.positions) if isinstance(job.data, DatasetSource) else None
     written: set[str] | None = None  # with skip_ok: the tensors the first output filled
     for i in range(start, stop):
         if cancelled is not None and cancelled.is_set():
@@ -120,7 +120,7 @@ def run_chunk(job: Job, chunk: int, start: int, stop: int,
         if current is not None:
             current[chunk] = i
         try:
-            sample = data[int(positions[i])] if positions is not None else data[i]
+            sample = rows.row(i) if rows is not None else job.data[i]
             before = out.lengths()
             run_pipeline(job.stages, sample, out)
             k, written = _check_counts(out.lengths(), before, job.target.skip_ok, written)

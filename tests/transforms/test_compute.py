@@ -245,3 +245,23 @@ def test_bad_arguments():
             fail().eval([1], ds, progressbar=False)
         except ads.TransformError as e:
             raise e.original from None
+
+
+@ads.compute
+def describe_row(sample_in, samples_out):
+    samples_out.values.append(np.asarray(sample_in.images.shape) + sample_in.labels.numpy()[0])
+    samples_out.names.append(sample_in.captions.text() + str(sample_in["captions"].numpy()[0]))
+
+
+def test_sample_in_reads_like_a_row_view():
+    src = ads.empty(mem())
+    src.create_tensor("images", htype="image", sample_compression="png")
+    src.create_tensor("labels")
+    src.create_tensor("captions", htype="text")
+    src.extend({"images": [np.zeros((4 + i, 3, 3), np.uint8) for i in range(70)],
+                "labels": list(range(70)), "captions": [f"c{i}" for i in range(70)]})
+    out = target(mem())
+    describe_row().eval(src[::-1], out, progressbar=False)
+    rows = [src[i] for i in range(69, -1, -1)]
+    assert out.values.numpy().tolist() == [[4 + i + i, 3 + i, 3 + i] for i in range(69, -1, -1)]
+    assert [out.names[k].text() for k in range(70)] == [r.captions.text() * 2 for r in rows]
