@@ -32,6 +32,7 @@ from arrowds.errors import (
     TensorAlreadyExistsError,
     TensorDoesNotExistError,
     TensorDtypeMismatchError,
+    TransformError,
     UnsupportedCompressionError,
     UnsupportedHtypeError,
 )
@@ -39,8 +40,10 @@ from arrowds.format.htypes import HTYPES
 from arrowds.integrations.convert import from_arrow, from_pandas
 from arrowds.integrations.huggingface import from_huggingface
 from arrowds.media import MediaSample, read
+from arrowds.transforms import compose, compute
 
 if TYPE_CHECKING:
+    from arrowds.integrations.ray import from_ray
     from arrowds.integrations.torch import IterableDataset
 
 __version__ = "0.1.0"
@@ -70,9 +73,12 @@ __all__ = [
     "TensorAlreadyExistsError",
     "TensorDoesNotExistError",
     "TensorDtypeMismatchError",
+    "TransformError",
     "UnsupportedCompressionError",
     "UnsupportedHtypeError",
     "__version__",
+    "compose",
+    "compute",
     "copy",
     "dataset",
     "delete",
@@ -82,6 +88,7 @@ __all__ = [
     "from_arrow",
     "from_huggingface",
     "from_pandas",
+    "from_ray",
     "htypes",
     "load",
     "read",
@@ -89,9 +96,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """``ads.IterableDataset`` needs torch: import it only when asked for."""
+    """``ads.IterableDataset`` needs torch, ``ads.from_ray`` ray: import them only when asked for."""
     if name == "IterableDataset":
         from arrowds.integrations.torch import IterableDataset
 
         return IterableDataset
+    if name == "from_ray":
+        from arrowds.integrations.ray import from_ray
+
+        return from_ray
     raise AttributeError(f"module 'arrowds' has no attribute {name!r}")

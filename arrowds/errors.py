@@ -28,10 +28,14 @@ every message names the thing it is about: the tensor, the index, the URL, the c
     │   ├── EmptyCommitError (ValueError)
     │   └── MergeConflictError (ValueError)
     ├── StorageError (OSError)
+    ├── TransformError (RuntimeError)
     └── MissingDependencyError (ImportError)
 """
 
 from __future__ import annotations
+
+import pickle
+from typing import Any
 
 
 class ArrowdsError(Exception):
@@ -194,6 +198,42 @@ class MergeConflictError(VersionControlError, ValueError):
 
 class StorageError(ArrowdsError, OSError):
     """A storage backend failed permanently (no bucket, no permission, ...). Names the URL."""
+
+
+class TransformError(ArrowdsError, RuntimeError):
+    """A transform (``ads.compute``) failed; nothing was written to its target dataset.
+
+    ``index`` is the position in ``data_in`` of the input sample being transformed (None when
+    the failure is not tied to one sample), ``original`` the error the transform raised (when it
+    could be carried back from its worker) and ``original_type``/``worker_traceback`` describe it
+    in any case.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, original: BaseException | None = None,
+                 original_type: str | None = None, worker_traceback: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.index = index
+        self.original = original
+        self.original_type = original_type or (type(original).__name__ if original is not None else None)
+        self.worker_traceback = worker_traceback
+
+    def __reduce__(self) -> Any:
+        """Pickle (to come back from a worker process) even when the original error cannot."""
+        original = self.original
+        if original is not None:
+            try:
+                pickle.dumps(original)
+            except Exception:  # noqa: BLE001 - any unpicklable error: keep only its text
+                original = None
+        return (_rebuild_transform_error, (self.message, self.index, original, self.original_type,
+                                           self.worker_traceback))
+
+
+def _rebuild_transform_error(message: str, index: int | None, original: BaseException | None,
+                             original_type: str | None, worker_traceback: str | None) -> TransformError:
+    return TransformError(message, index=index, original=original, original_type=original_type,
+                          worker_traceback=worker_traceback)
 
 
 class MissingDependencyError(ArrowdsError, ImportError):

@@ -440,6 +440,16 @@ class Dataset:
 
         return tf_integration.to_tensorflow(self, tensors=tensors, decode=decode)
 
+    def to_ray(self, tensors: list[str] | None = None) -> Any:
+        """The rows as a ``ray.data.Dataset`` over the version's Parquet fragments, deleted rows
+        left out (needs ``pip install 'arrowds[ray]'``).
+
+        >>> ds.to_ray(["labels"]).count()                        # doctest: +SKIP
+        """
+        from arrowds.integrations import ray as ray_integration
+
+        return ray_integration.to_ray(self, tensors)
+
     # -- analytics (arrowds/integrations/analytics.py) -----------------------------------
     def fragments(self) -> list[str]:
         """URLs of the Parquet files of the checked-out version (each once, in manifest order)."""

@@ -1,0 +1,259 @@
+"""Running the slices of a transform: in this thread, on threads, on processes, or as Ray tasks.
+
+Every scheduler runs :func:`arrowds.transforms.worker.run_chunk` on each slice and returns the
+results in slice (= input) order, or raises: the first slice that fails stops the others and
+its TransformError (naming the input index) is raised; Ctrl-C stops every worker and raises
+KeyboardInterrupt. Nothing is published here, so either way the target is unchanged.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from arrowds._optional import import_optional
+from arrowds.errors import TransformError
+from arrowds.transforms.worker import Cancelled, ChunkResult, Job, run_chunk
+
+Report = Callable[[int], None]
+Slices = list[tuple[int, int]]
+_POLL = 0.1
+
+
+def run(job: Job, slices: Slices, scheduler: str, num_workers: int, report: Report,
+        ray_address: str | None = None) -> list[ChunkResult]:
+    """Results of every slice, in order (see the module docstring)."""
+    if scheduler == "serial":
+        return _serial(job, slices, report)
+    if scheduler == "threaded":
+        return _threaded(job, slices, num_workers, report)
+    if scheduler == "processed":
+        return _processed(job, slices, num_workers, report)
+    if scheduler == "ray":
+        return _ray(job, slices, num_workers, report, ray_address)
+    raise ValueError(f"unknown scheduler {scheduler!r}")
+
+
+def _raise_first_error(results: list[ChunkResult]) -> None:
+    for r in sorted(results, key=lambda r: r.start):
+        if r.error is not None:
+            raise r.error from r.error.original
+
+
+def _serial(job: Job, slices: Slices, report: Report) -> list[ChunkResult]:
+    out = []
+    for c, (a, b) in enumerate(slices):
+        out.append(run_chunk(job, c, a, b, report))
+        _raise_first_error(out)
+    return out
+
+
+# -- threads ---------------------------------------------------------------------------------
+def _threaded(job: Job, slices: Slices, num_workers: int, report: Report) -> list[ChunkResult]:
+    cancelled = threading.Event()
+    done, shown = [0], [0]
+    lock = threading.Lock()
+
+    def count(n: int) -> None:
+        with lock:
+            done[0] += n
+
+    def tick() -> None:
+        n = done[0]
+        if n > shown[0]:
+            report(n - shown[0])
+            shown[0] = n
+
+    pool = ThreadPoolExecutor(num_workers, thread_name_prefix="arrowds-transform")
+    futures = [pool.submit(run_chunk, job, c, a, b, count, cancelled) for c, (a, b) in enumerate(slices)]
+    try:
+        return _collect(futures, tick)
+    except BaseException:
+        cancelled.set()  # workers stop before their next input
+        for f in futures:
+            f.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _collect(futures: list[Future], tick: Callable[[], None]) -> list[ChunkResult]:
+    """Wait for every future; stop at the first slice that failed (raising its error)."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=_POLL, return_when=FIRST_COMPLETED)
+        tick()
+        for f in done:
+            try:
+                r = f.result()
+            except Cancelled:
+                continue
+            if r.error is not None:
+                raise r.error from r.error.original
+    tick()
+    return [f.result() for f in futures]
+
+
+# -- processes -------------------------------------------------------------------------------
+_JOB: Job | None = None
+_QUEUE: Any = None
+_CURRENT: Any = None
+_PIDS: Any = None
+
+
+def _init_process(job: Job, queue: Any, current: Any, pids: Any) -> None:
+    """Runs once in each worker process: keep the job (not pickled under fork) and leave
+    Ctrl-C to the driver, which stops the workers itself."""
+    global _JOB, _QUEUE, _CURRENT, _PIDS
+    _JOB, _QUEUE, _CURRENT, _PIDS = job, queue, current, pids
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _process_chunk(chunk: int, start: int, stop: int) -> ChunkResult:
+    _PIDS[chunk] = os.getpid()
+    pending = [0, time.monotonic()]
+
+    def report(n: int) -> None:
+        pending[0] += n
+        now = time.monotonic()
+        if now - pending[1] > _POLL:
+            _QUEUE.put(pending[0])
+            pending[0], pending[1] = 0, now
+
+    try:
+        return run_chunk(_JOB, chunk, start, stop, report, current=_CURRENT)
+    finally:
+        if pending[0]:
+            _QUEUE.put(pending[0])
+
+
+def _context() -> mp.context.BaseContext:
+    """fork on Linux (no re-import, fast start; everything still pickles for spawn elsewhere)."""
+    return mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+
+
+def _processed(job: Job, slices: Slices, num_workers: int, report: Report) -> list[ChunkResult]:
+    ctx = _context()
+    queue = ctx.Queue()
+    current = ctx.Array("q", [-1] * len(slices), lock=False)
+    pids = ctx.Array("q", [0] * len(slices), lock=False)
+    pool = ProcessPoolExecutor(num_workers, mp_context=ctx, initializer=_init_process,
+                               initargs=(job, queue, current, pids))
+    futures = [pool.submit(_process_chunk, c, a, b) for c, (a, b) in enumerate(slices)]
+    procs = dict(getattr(pool, "_processes", None) or {})  # to stop them on Ctrl-C, and name the dead
+
+    def tick() -> None:
+        while True:
+            try:
+                n = queue.get_nowait()
+            except Exception:  # noqa: BLE001 - queue.Empty, or a queue broken by a dead worker
+                return
+            report(n)
+
+    ok = False
+    try:
+        results = _collect(futures, tick)
+        ok = True
+        return results
+    except BrokenProcessPool as e:
+        raise _dead_worker(slices, futures, procs, current, pids) from e
+    finally:
+        if not ok:
+            for f in futures:
+                f.cancel()
+            for p in procs.values():
+                if p.is_alive():
+                    p.terminate()
+        pool.shutdown(wait=ok, cancel_futures=not ok)
+        queue.close()
+        queue.join_thread() if ok else queue.cancel_join_thread()
+
+
+def _dead_worker(slices: Slices, futures: list[Future], procs: dict[int, Any], current: Any,
+                 pids: Any) -> TransformError:
+    """A TransformError for a worker process that died (killed, out of memory, os._exit)."""
+    for p in procs.values():
+        p.join(timeout=1)
+    terminated = -int(signal.SIGTERM)
+    dead = {pid: p.exitcode for pid, p in procs.items() if p.exitcode not in (None, 0, terminated)}
+    suspects = [c for c in range(len(slices))
+                if pids[c] in dead and current[c] >= 0 and not _finished(futures[c])]
+    if len(suspects) == 1:
+        c = suspects[0]
+        i = int(current[c])
+        return TransformError(f"the worker process transforming input {i} of data_in died "
+                              f"(exit code {dead[pids[c]]}); nothing was written to ds_out", index=i)
+    running = sorted(int(current[c]) for c in range(len(slices))
+                     if current[c] >= 0 and not _finished(futures[c]))
+    return TransformError(f"a worker process died (exit codes {sorted(dead.values()) or 'unknown'}) "
+                          f"while transforming inputs {running}; nothing was written to ds_out",
+                          index=running[0] if len(running) == 1 else None)
+
+
+def _finished(f: Future) -> bool:
+    return f.done() and not f.cancelled() and f.exception() is None
+
+
+# -- Ray -------------------------------------------------------------------------------------
+def connect_ray(address: str | None = None) -> Any:
+    """The ``ray`` module, connected: to ``address`` when given, else to the cluster this
+    process already uses, else to a new local one."""
+    ray = import_optional("ray", extra="ray", purpose="scheduler='ray'")
+    if address is not None:
+        if ray.is_initialized():
+            ctx = ray.get_runtime_context()
+            if getattr(ctx, "gcs_address", None) not in (address, None) and address != "auto":
+                raise ValueError(f"this process is already connected to the Ray cluster at "
+                                 f"{ctx.gcs_address}; it cannot also use {address!r}")
+        else:
+            ray.init(address=address)
+    elif not ray.is_initialized():
+        ray.init()
+    return ray
+
+
+def _ray_chunk(job: Job, chunk: int, start: int, stop: int) -> ChunkResult:
+    return run_chunk(job, chunk, start, stop)
+
+
+def _ray(job: Job, slices: Slices, num_workers: int, report: Report,
+         ray_address: str | None) -> list[ChunkResult]:
+    ray = connect_ray(ray_address)
+    task = ray.remote(num_cpus=1, max_retries=0)(_ray_chunk)
+    job_ref = ray.put(job)
+    results: dict[int, ChunkResult] = {}
+    inflight: dict[Any, int] = {}
+    todo = list(range(len(slices)))
+    try:
+        while todo or inflight:
+            while todo and len(inflight) < num_workers:
+                c = todo.pop(0)
+                inflight[task.remote(job_ref, c, *slices[c])] = c
+            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=_POLL)
+            for ref in ready:
+                c = inflight.pop(ref)
+                a, b = slices[c]
+                try:
+                    r = ray.get(ref)
+                except ray.exceptions.RayError as e:
+                    raise TransformError(
+                        f"the Ray task transforming inputs {a}..{b - 1} of data_in failed "
+                        f"({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}); "
+                        "nothing was written to ds_out", index=None) from e
+                if r.error is not None:
+                    raise r.error from r.error.original
+                results[c] = r
+                report(b - a)
+    except BaseException:
+        for ref in inflight:
+            ray.cancel(ref, force=True)
+        raise
+    return [results[c] for c in range(len(slices))]

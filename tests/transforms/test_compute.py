@@ -1,0 +1,267 @@
+"""@ads.compute / ads.compose over every scheduler: same outputs, same order, all or nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+
+import numpy as np
+import pytest
+
+import arrowds as ads
+from tests.conftest import jpeg_bytes, photo
+
+N = 300  # two slices for two workers
+
+
+@ads.compute
+def repeat(x, samples_out, base=0):
+    """x % 3 outputs per input: 0, 1 or 2 rows."""
+    for k in range(x % 3):
+        samples_out.append({"values": base + x, "names": f"{x}-{k}"})
+
+
+@ads.compute
+def scale(sample_in, samples_out, factor=2):
+    samples_out.values.append(sample_in.values.numpy() * factor)
+    samples_out.names.append(sample_in.names.text() + "!")
+
+
+@ads.compute
+def fail_at(x, samples_out, bad=37):
+    if x == bad:
+        raise ValueError(f"cannot handle {x}")
+    samples_out.append({"values": x, "names": str(x)})
+
+
+@ads.compute
+def wrong_shape_at(x, samples_out, bad=37):
+    samples_out.values.append(np.zeros((3, 3)) if x == bad else np.zeros(2))
+    samples_out.names.append(str(x))
+
+
+@ads.compute
+def die_at(x, samples_out, bad=37):
+    if x == bad:
+        os._exit(3)
+    samples_out.append({"values": x, "names": str(x)})
+
+
+@ads.compute
+def interrupt_at(x, samples_out, bad=37):
+    if x == bad:
+        os.kill(os.getpid() if os.environ.get("ADS_TEST_SERIAL") else os.getppid(), signal.SIGINT)
+    samples_out.append({"values": x, "names": str(x)})
+
+
+@ads.compute
+def flip(sample_in, samples_out):
+    samples_out.images.append(sample_in.images.numpy()[:, ::-1])
+    samples_out.labels.append(sample_in.labels.numpy())
+
+
+@ads.compute
+def label_names(x, samples_out):
+    samples_out.labels.append(["cat", "dog", "bird"][x % 3])
+
+
+def mem() -> str:
+    return f"mem://transforms-{uuid.uuid4().hex}"
+
+
+def target(url: str) -> ads.Dataset:
+    ds = ads.empty(url)
+    ds.create_tensor("values")
+    ds.create_tensor("names", htype="text")
+    return ds
+
+
+def expected_repeat(n: int, base: int = 0) -> tuple[list[int], list[str]]:
+    rows = [(base + x, f"{x}-{k}") for x in range(n) for k in range(x % 3)]
+    return [v for v, _ in rows], [s for _, s in rows]
+
+
+def contents(ds: ads.Dataset) -> tuple[list[int], list[str]]:
+    return ds.values.numpy().ravel().tolist(), [ds.names[i].text() for i in range(len(ds))]
+
+
+def snapshot(ds: ads.Dataset) -> tuple:
+    reopened = ads.load(ds.path)
+    return (len(reopened), reopened._core.base_ref.seq, reopened._core.manifest.to_json())
+
+
+def test_serial_and_threaded_match_in_memory():
+    want = expected_repeat(N, 5)
+    for workers in (0, 2):
+        ds = target(mem())
+        repeat(base=5).eval(list(range(N)), ds, num_workers=workers, progressbar=False)
+        assert contents(ds) == want
+
+
+def test_outputs_in_input_order(scheduler, tmp_path):
+    ds = target(str(tmp_path / "out"))
+    repeat(base=5).eval(range(N), ds, num_workers=2, scheduler=scheduler, progressbar=False)
+    assert contents(ds) == expected_repeat(N, 5)
+    assert len(ds._core.manifest.fragments) >= 2  # written by more than one worker
+    assert contents(ads.load(ds.path)) == expected_repeat(N, 5)
+
+
+def test_dataset_in_dataset_out(scheduler, tmp_path):
+    src = ads.empty(str(tmp_path / "src"))
+    src.create_tensor("images", htype="image", sample_compression="jpeg")
+    src.create_tensor("labels", htype="class_label", class_names=["a", "b", "c"])
+    src.extend({"images": [ads.read(jpeg_bytes(photo(i, 16, 20)), compression="jpeg") for i in range(40)],
+                "labels": [i % 3 for i in range(40)]})
+    out = ads.empty(str(tmp_path / "out"))
+    out.create_tensor("images", htype="image", sample_compression="png")
+    out.create_tensor("labels", htype="class_label", class_names=["a", "b", "c"])
+    view = src[5:35]
+    flip().eval(view, out, num_workers=2, scheduler=scheduler, progressbar=False)
+    assert len(out) == 30
+    np.testing.assert_array_equal(out.images.numpy(), src.images[5:35].numpy()[:, :, ::-1])
+    np.testing.assert_array_equal(out.labels.numpy(), src.labels[5:35].numpy())
+
+
+def test_compose(scheduler, tmp_path):
+    ds = target(str(tmp_path / "out"))
+    ads.compose([repeat(base=1), scale(factor=10)]).eval(list(range(N)), ds, num_workers=2,
+                                                         scheduler=scheduler, progressbar=False)
+    values, names = expected_repeat(N, 1)
+    assert contents(ds) == ([v * 10 for v in values], [s + "!" for s in names])
+
+
+def test_failure_names_index_and_leaves_target_unchanged(scheduler, tmp_path):
+    ds = target(str(tmp_path / "out"))
+    ds.extend({"values": [1, 2], "names": ["a", "b"]})
+    before = snapshot(ds)
+    with pytest.raises(ads.TransformError, match="input 237") as info:
+        fail_at(bad=237).eval(list(range(N)), ds, num_workers=2, scheduler=scheduler, progressbar=False)
+    assert info.value.index == 237
+    assert info.value.original_type == "ValueError"
+    assert "cannot handle 237" in str(info.value)
+    assert snapshot(ds) == before
+    assert contents(ds) == ([1, 2], ["a", "b"])
+    ds.extend({"values": [3], "names": ["c"]})  # the handle is still usable
+    assert contents(ads.load(ds.path)) == ([1, 2, 3], ["a", "b", "c"])
+
+
+def test_bad_sample_names_its_input(scheduler, tmp_path):
+    ds = target(str(tmp_path / "out"))
+    before = snapshot(ds)
+    with pytest.raises(ads.TransformError) as info:
+        wrong_shape_at(bad=201).eval(list(range(N)), ds, num_workers=2, scheduler=scheduler,
+                                     progressbar=False)
+    assert info.value.index == 201
+    assert "values" in str(info.value)
+    assert snapshot(ds) == before
+
+
+@pytest.mark.parametrize("sched", ["processed", "ray"])
+def test_killed_worker_fails_the_eval(sched, tmp_path, request):
+    if sched == "ray":
+        request.getfixturevalue("ray_cluster")
+    ds = target(str(tmp_path / "out"))
+    before = snapshot(ds)
+    with pytest.raises(ads.TransformError) as info:
+        die_at(bad=37).eval(list(range(N)), ds, num_workers=2, scheduler=sched, progressbar=False)
+    if sched == "processed":
+        assert info.value.index == 37 and "died" in str(info.value)
+    else:  # Ray reports the slice whose task crashed
+        assert "0..149" in str(info.value)
+    assert snapshot(ds) == before
+
+
+@pytest.mark.parametrize("sched", ["serial", "threaded", "processed"])
+def test_ctrl_c_stops_without_commit(sched, tmp_path, monkeypatch):
+    if sched != "processed":
+        monkeypatch.setenv("ADS_TEST_SERIAL", "1")  # the signal goes to this process
+    ds = target(str(tmp_path / "out"))
+    before = snapshot(ds)
+    with pytest.raises(KeyboardInterrupt):
+        interrupt_at(bad=20).eval(list(range(N)), ds, num_workers=2, scheduler=sched,
+                                  progressbar=False)
+    assert snapshot(ds) == before
+    repeat().eval(list(range(10)), ds, num_workers=2, scheduler="threaded", progressbar=False)
+    assert contents(ds) == expected_repeat(10)
+
+
+@pytest.mark.parametrize("sched", ["processed", "ray"])
+def test_memory_target_needs_threads(sched):
+    ds = target(mem())
+    with pytest.raises(ValueError, match="memory"):
+        repeat().eval([1, 2], ds, num_workers=2, scheduler=sched, progressbar=False)
+
+
+def test_inside_with_block_publishes_at_exit(tmp_path):
+    ds = target(str(tmp_path / "out"))
+    with ds:
+        ds.extend({"values": [-1], "names": ["first"]})
+        repeat().eval(list(range(6)), ds, num_workers=2, progressbar=False)
+        assert len(ads.load(ds.path)) == 0
+    values, names = expected_repeat(6)
+    assert contents(ads.load(ds.path)) == ([-1, *values], ["first", *names])
+
+
+def test_new_class_names(scheduler, tmp_path):
+    ds = ads.empty(str(tmp_path / "out"))
+    ds.create_tensor("labels", htype="class_label")
+    label_names().eval(list(range(N)), ds, num_workers=2, scheduler=scheduler, progressbar=False)
+    assert ds.labels.info.class_names == ["cat", "dog", "bird"]
+    assert ds.labels.numpy().ravel().tolist() == [x % 3 for x in range(N)]
+
+
+def test_skip_ok(tmp_path):
+    ds = target(str(tmp_path / "out"))
+
+    @ads.compute
+    def only_values(x, samples_out):
+        samples_out.values.append(x)
+
+    with pytest.raises(ads.TransformError, match="skip_ok"):
+        only_values().eval([1, 2], ds, progressbar=False)
+    only_values().eval([1, 2], ds, num_workers=2, skip_ok=True, progressbar=False)
+    assert ds.values.numpy().ravel().tolist() == [1, 2]
+    assert len(ds.names) == 0
+
+
+def test_progress_bar(capsys):
+    ds = target(mem())
+    repeat().eval(list(range(20)), ds, num_workers=2)
+    assert "20/20" in capsys.readouterr().err
+
+
+def test_bad_arguments():
+    ds = target(mem())
+    with pytest.raises(ValueError, match="scheduler"):
+        repeat().eval([1], ds, scheduler="dask")
+    with pytest.raises(ValueError, match="ds_out"):
+        repeat().eval([1])
+    with pytest.raises(TypeError, match=r"repeat\(\)"):
+        ads.compose([repeat])
+    with pytest.raises(ads.TensorDoesNotExistError):
+        fail = ads.compute(lambda x, out: out["nope"].append(x))
+        try:
+            fail().eval([1], ds, progressbar=False)
+        except ads.TransformError as e:
+            raise e.original from None
+
+
+@ads.compute
+def describe_row(sample_in, samples_out):
+    samples_out.values.append(np.asarray(sample_in.images.shape) + sample_in.labels.numpy()[0])
+    samples_out.names.append(sample_in.captions.text() + str(sample_in["captions"].numpy()[0]))
+
+
+def test_sample_in_reads_like_a_row_view():
+    src = ads.empty(mem())
+    src.create_tensor("images", htype="image", sample_compression="png")
+    src.create_tensor("labels")
+    src.create_tensor("captions", htype="text")
+    src.extend({"images": [np.zeros((4 + i, 3, 3), np.uint8) for i in range(70)],
+                "labels": list(range(70)), "captions": [f"c{i}" for i in range(70)]})
+    out = target(mem())
+    describe_row().eval(src[::-1], out, progressbar=False)
+    rows = [src[i] for i in range(69, -1, -1)]
+    assert out.values.numpy().tolist() == [[4 + i + i, 3 + i, 3 + i] for i in range(69, -1, -1)]
+    assert [out.names[k].text() for k in range(70)] == [r.captions.text() * 2 for r in rows]
