@@ -9,7 +9,16 @@
     ds.images[0].numpy()
 """
 
-from arrowds import errors
+from arrowds import builders, errors, testing
+from arrowds.builders import (
+    BuilderConfig,
+    DatasetInfo,
+    DownloadConfig,
+    DownloadManager,
+    Version,
+    builder,
+    features,
+)
 from arrowds.dataset import Dataset, Tensor, dataset, delete, empty, exists, load
 from arrowds.errors import (
     ArrowdsError,
@@ -41,6 +50,15 @@ htypes = sorted(HTYPES)
 
 __all__ = [
     "ArrowdsError",
+    "BuilderConfig",
+    "DatasetInfo",
+    "DownloadConfig",
+    "DownloadManager",
+    "Version",
+    "builder",
+    "builders",
+    "features",
+    "testing",
     "CheckoutError",
     "CommitConflictError",
     "Dataset",
