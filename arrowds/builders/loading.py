@@ -112,12 +112,15 @@ def _versions(folder: Path) -> list[Version]:
 def builder(name: str, *, data_dir: str | os.PathLike[str] | None = None, config: Any = None,
             version: str | None = None) -> Any:
     """The builder called ``name`` (``"mnist"``, ``"my_ds/small:1.0.0"``): a registered
-    ``GeneratorBasedBuilder``, else a ``PreparedDataset`` found in ``data_dir``.
+    ``GeneratorBasedBuilder``, else a ``PreparedDataset`` found in ``data_dir`` (or the version
+    folder ``name`` names by its path).
 
     >>> b = ads.builder("mnist", data_dir="/data")        # doctest: +SKIP
     >>> b.download_and_prepare(); b.info.splits["train"].num_examples   # doctest: +SKIP
     60000
     """
+    if (Path(name) / INFO_FILE).is_file():  # a version folder given by its path
+        return PreparedDataset(name)
     parsed = registry.parse_name(name)
     if parsed is None:
         raise DatasetNotFoundError(name, f"{name!r} is not a dataset name ('name[/config][:version]').")

@@ -8,9 +8,7 @@ import gzip
 import io
 import lzma
 import tarfile
-import threading
 import zipfile
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,47 +25,7 @@ from arrowds.errors import (
 )
 
 
-class RangeHandler(SimpleHTTPRequestHandler):
-    """http.server's handler plus ``Range: bytes=N-`` (for resumed downloads); logs requests."""
-
-    requests: list[tuple[str, str | None]] = []
-
-    def log_message(self, *args):  # quiet
-        pass
-
-    def send_head(self):
-        RangeHandler.requests.append((self.path, self.headers.get("Range")))
-        rng = self.headers.get("Range")
-        path = Path(self.translate_path(self.path))
-        if not rng or not path.is_file():
-            return super().send_head()
-        start = int(rng.split("=")[1].split("-")[0])
-        data = path.read_bytes()
-        if start >= len(data):
-            self.send_error(416)
-            return None
-        self.send_response(206)
-        self.send_header("Content-Length", str(len(data) - start))
-        self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        self.end_headers()
-        return io.BytesIO(data[start:])
-
-
-@pytest.fixture
-def server(tmp_path):
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = lambda *a, **kw: RangeHandler(*a, directory=str(root), **kw)  # noqa: E731
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    RangeHandler.requests = []
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def test_nested_structures_http_file_and_paths_cached_by_url(server, tmp_path):
+def test_nested_structures_http_file_and_paths_cached_by_url(server, server_requests, tmp_path):
     root, base = server
     (root / "a.txt").write_bytes(b"alpha")
     (root / "b.csv").write_bytes(b"1,2\n")
@@ -80,13 +38,13 @@ def test_nested_structures_http_file_and_paths_cached_by_url(server, tmp_path):
     assert [p.read_bytes() for p in got["nested"]["b"]] == [b"1,2\n", b"local"]
     assert isinstance(got["t"], tuple) and got["t"][0].read_bytes() == b"local"
     assert got["a"].with_name(got["a"].name + ".INFO").is_file()
-    n = len(RangeHandler.requests)
+    n = len(server_requests())
     again = ads.DownloadManager(download_dir=tmp_path / "dl").download(f"{base}/a.txt")
-    assert again == got["a"] and len(RangeHandler.requests) == n  # from the cache
+    assert again == got["a"] and len(server_requests()) == n  # from the cache
     assert dm.downloaded_size == 5 + 4 + 5 + 5
 
 
-def test_resume_a_partial_download(server, tmp_path):
+def test_resume_a_partial_download(server, server_requests, tmp_path):
     root, base = server
     data = bytes(range(256)) * 1000
     (root / "big.bin").write_bytes(data)
@@ -95,7 +53,7 @@ def test_resume_a_partial_download(server, tmp_path):
     dest.parent.mkdir(parents=True)
     dest.with_name(dest.name + ".partial").write_bytes(data[:1000])
     assert dm.download(f"{base}/big.bin").read_bytes() == data
-    assert RangeHandler.requests[-1] == ("/big.bin", "bytes=1000-")
+    assert server_requests()[-1] == ("/big.bin", "bytes=1000-")
 
 
 def test_errors_name_the_url(server, tmp_path):
