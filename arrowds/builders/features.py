@@ -233,6 +233,15 @@ class ClassLabel(Tensor):
     def num_classes(self) -> int:
         return len(self.names)
 
+    def set_names(self, names: list[str]) -> None:
+        """Replace the names: a builder may read them from downloaded files in
+        ``_split_generators``, before any example is encoded."""
+        names = [str(n) for n in names]
+        if len(set(names)) != len(names):
+            raise ValueError(f"ClassLabel names must be unique, got {names}")
+        self.names = names
+        self._index = {n: k for k, n in enumerate(names)}
+
     def str2int(self, name: str) -> int:
         try:
             return self._index[name]

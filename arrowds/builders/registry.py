@@ -17,7 +17,13 @@ from dataclasses import dataclass
 _REGISTRY: dict[str, type] = {}
 
 #: Builders shipped with arrowds: name -> module, imported when the name is first asked for.
-CATALOG: dict[str, str] = {}
+CATALOG: dict[str, str] = {
+    "mnist": "arrowds.builders.catalog.mnist",
+    "fashion_mnist": "arrowds.builders.catalog.fashion_mnist",
+    "cifar10": "arrowds.builders.catalog.cifar10",
+    "cifar100": "arrowds.builders.catalog.cifar100",
+    "image_folder": "arrowds.builders.catalog.image_folder",
+}
 
 _NAME = re.compile(r"^(?P<name>[A-Za-z_][\w-]*)(/(?P<config>[\w.-]+))?(:(?P<version>\d+\.\d+\.\d+))?$")
 
