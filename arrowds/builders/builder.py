@@ -278,20 +278,23 @@ class GeneratorBasedBuilder:
             writer = SplitWriter(ds, features, split, tmp / ".spill" / split,
                                  shuffle=not info.disable_shuffling,
                                  ignore_duplicates=dc.ignore_duplicates, progress=bar.update)
-            for item in _limited(examples, limit):
-                if isinstance(item, pa.RecordBatch):
-                    writer.add_batch(item)
-                    continue
-                try:
-                    key, example = item
-                except (TypeError, ValueError):
-                    raise BuilderError(f"split {split!r}: _generate_examples must yield (key, example) "
-                                       f"or pyarrow.RecordBatch, got {type(item).__name__}") from None
-                if isinstance(example, Skip):
-                    writer.skip()
-                else:
-                    writer.add(key, example)
-            result = writer.finalize()
+            try:
+                for item in _limited(examples, limit):
+                    if isinstance(item, pa.RecordBatch):
+                        writer.add_batch(item)
+                        continue
+                    try:
+                        key, example = item
+                    except (TypeError, ValueError):
+                        raise BuilderError(f"split {split!r}: _generate_examples must yield (key, example)"
+                                           f" or pyarrow.RecordBatch, got {type(item).__name__}") from None
+                    if isinstance(example, Skip):
+                        writer.skip()
+                    else:
+                        writer.add(key, example)
+                result = writer.finalize()
+            finally:
+                writer.close()
         ds.commit(f"arrowds build {self.full_name} split {split}")
         shutil.rmtree(tmp / ".spill", ignore_errors=True)
         result.num_bytes = sum(f.stat().st_size for f in (tmp / split / "data").glob("*.parquet"))

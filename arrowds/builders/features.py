@@ -153,7 +153,11 @@ class Tensor(FeatureConnector):
         arr = np.asarray(value)
         return arr.astype(self.dtype) if arr.size == 0 else arr  # [] is float64 to NumPy
 
-    def encode(self, value: Any) -> np.ndarray:
+    def encode(self, value: Any) -> Any:
+        if not self.shape and type(value) is int and self.dtype.kind in "iu":
+            info = np.iinfo(self.dtype)
+            if info.min <= value <= info.max:
+                return value  # the common case, without NumPy: a Python int that fits
         arr = _cast(self._to_array(value), self.dtype)
         if not _fits(arr.shape, self.shape):
             raise ValueError(f"Shape {arr.shape} was incompatible with {self.shape}")
@@ -161,7 +165,7 @@ class Tensor(FeatureConnector):
 
     def to_arrow(self, values: list[Any]) -> pa.Array:
         if not self.shape:
-            return pa.array(np.asarray(values, self.dtype))
+            return pa.array(np.asarray(values, self.dtype), pa.from_numpy_dtype(self.dtype))
         if self.fixed:
             flat = np.stack(values).reshape(-1) if values else np.zeros(0, self.dtype)
             return pa.FixedSizeListArray.from_arrays(pa.array(flat), int(np.prod(self.shape)))
@@ -257,6 +261,15 @@ class ClassLabel(Tensor):
         kw = super().tensor_kwargs()
         kw["class_names"] = list(self.names)
         return kw
+
+    def encode(self, value: Any) -> Any:
+        if type(value) is int:
+            if not 0 <= value < self.num_classes:
+                raise ValueError(f"class label {value!r} is not an integer in [0, {self.num_classes})")
+            return value
+        if type(value) is str:
+            return self.str2int(value)
+        return super().encode(value)
 
     def _to_array(self, value: Any) -> np.ndarray:
         if isinstance(value, (str, bytes)):
@@ -373,6 +386,7 @@ class Image(FeatureConnector):
         if self.shape is not None and len(self.shape) != 3:
             raise ValueError(f"Image shape must be (height, width, channels), got {shape}")
         self.encoding_format = None if encoding_format is None else media.get_codec(encoding_format).name
+        self._codec = media.get_codec(self.encoding_format or "png")
         if self.encoding_format is not None and self.encoding_format not in media.IMAGE_COMPRESSIONS:
             raise ValueError(f"{encoding_format!r} is not an image format; use one of "
                              f"{media.IMAGE_COMPRESSIONS}")
@@ -401,11 +415,11 @@ class Image(FeatureConnector):
                 self._check_shape(tuple(shape))
                 return data
             value = media.get_codec(fmt).decode(data)
-        arr = np.asarray(value)
+        arr = value if isinstance(value, np.ndarray) else np.asarray(value)
         if arr.dtype != self.dtype:
             raise ValueError(f"image dtype should be {self.dtype}, got {arr.dtype}")
         self._check_shape(arr.shape)
-        return media.get_codec(self.encoding_format or "png").encode(arr)
+        return self._codec.encode(arr)
 
     def to_arrow(self, values: list[Any]) -> pa.Array:
         return pa.array(values, pa.binary())
@@ -534,6 +548,8 @@ class FeaturesDict(FeatureConnector):
     def __init__(self, features: Mapping[str, Any]):
         self.features: dict[str, FeatureConnector] = {k: _as_feature(f) for k, f in features.items()}
         self.leaves: dict[str, FeatureConnector] = dict(_flatten(self, ""))
+        # every feature at the top level is a leaf: encode_example loops over it directly
+        self._flat = all(self.leaves.get(k) is f for k, f in self.features.items())
 
     def __getitem__(self, key: str) -> FeatureConnector:
         return self.features[key]
@@ -546,9 +562,16 @@ class FeaturesDict(FeatureConnector):
 
     def encode_example(self, example: Mapping[str, Any]) -> dict[str, Any]:
         """``{tensor name: encoded value}`` of one example; ValueError naming the feature."""
-        out: dict[str, Any] = {}
-        _encode_into(out, self, example, "", example)
-        return out
+        if not self._flat:
+            out: dict[str, Any] = {}
+            _encode_into(out, self, example, "", example)
+            return out
+        try:
+            return {k: f.encode(example[k]) for k, f in self.leaves.items()}
+        except (KeyError, ValueError, TypeError):
+            out = {}
+            _encode_into(out, self, example, "", example)  # again, slowly, for the message
+            return out
 
     def create_tensors(self, ds: Any) -> None:
         """Create the tensors of these features in the empty dataset ``ds``."""

@@ -71,7 +71,8 @@ def test_many_spill_runs_merge_into_the_same_order(tmp_path, run_bytes):
     keys = list(range(500))
     rng = np.random.default_rng(0)
     rng.shuffle(keys)
-    ds, w = _writer(tmp_path, run_bytes=run_bytes, batch_bytes=100, chunk_bytes=300, flush_bytes=2000)
+    ds, w = _writer(tmp_path, run_bytes=run_bytes, batch_bytes=100, chunk_bytes=300, flush_bytes=2000,
+                    encode_batch=4)
     for k in keys:
         w.add(k, {"x": k, "t": f"v{k}"})
     info = w.finalize()
