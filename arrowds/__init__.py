@@ -11,7 +11,16 @@
 
 from typing import TYPE_CHECKING, Any
 
-from arrowds import errors
+from arrowds import builders, errors, testing
+from arrowds.builders import (
+    BuilderConfig,
+    DatasetInfo,
+    DownloadConfig,
+    DownloadManager,
+    Version,
+    builder,
+    features,
+)
 from arrowds.dataset import Dataset, Tensor, copy, dataset, delete, empty, exists, load
 from arrowds.errors import (
     ArrowdsError,
@@ -52,6 +61,15 @@ htypes = sorted(HTYPES)
 
 __all__ = [
     "ArrowdsError",
+    "BuilderConfig",
+    "DatasetInfo",
+    "DownloadConfig",
+    "DownloadManager",
+    "Version",
+    "builder",
+    "builders",
+    "features",
+    "testing",
     "CheckoutError",
     "CommitConflictError",
     "Dataset",

@@ -29,7 +29,14 @@ every message names the thing it is about: the tensor, the index, the URL, the c
     │   └── MergeConflictError (ValueError)
     ├── StorageError (OSError)
     ├── TransformError (RuntimeError)
-    └── MissingDependencyError (ImportError)
+    ├── MissingDependencyError (ImportError)
+    ├── BuilderError (ValueError)             builders: unknown config or version, bad split data
+    │   └── DuplicateKeysError                two examples of a split share a key
+    ├── DownloadError (OSError)               a URL could not be fetched (after retries)
+    ├── NonMatchingChecksumError (ValueError) a download's size/sha256 differ from checksums.tsv
+    ├── MissingChecksumError (ValueError)     no registered checksum while validation is forced
+    ├── UnsafeArchiveError (ValueError)       an archive entry would land outside its folder
+    └── ManualDirError (FileNotFoundError)    the manual_dir is missing, empty, or not declared
 """
 
 from __future__ import annotations
@@ -238,3 +245,47 @@ def _rebuild_transform_error(message: str, index: int | None, original: BaseExce
 
 class MissingDependencyError(ArrowdsError, ImportError):
     """An optional dependency is needed; the message says which extra to install."""
+
+
+class BuilderError(ArrowdsError, ValueError):
+    """A builder cannot do what was asked: unknown config or version, malformed split data."""
+
+
+class DuplicateKeysError(BuilderError):
+    """Two examples of one split share a key (TFDS: ``Two examples share the same hashed key!``)."""
+
+    def __init__(self, split: str, first: str, second: str, count: int = 1):
+        more = f" ({count} duplicated keys in all)" if count > 1 else ""
+        super().__init__(
+            f"Failed to finalize writing of split {split!r}: Two examples share the same hashed key! "
+            f"Keys {first} and {second} are the same key{more}. Keys must be unique within a split; "
+            "pass DownloadConfig(ignore_duplicates=True) to keep the first example of each key.")
+        self.split, self.keys = split, (first, second)
+
+
+class DownloadError(ArrowdsError, OSError):
+    """A URL could not be downloaded (after retries); names the URL."""
+
+
+class NonMatchingChecksumError(ArrowdsError, ValueError):
+    """A downloaded file's size or sha256 differ from the one registered in ``checksums.tsv``."""
+
+    def __init__(self, url: str, path: str, expected: str, got: str):
+        super().__init__(
+            f"Artifact {url}, downloaded to {path}, has wrong checksum:\n* Expected: {expected}\n"
+            f"* Got: {got}\nThe file changed upstream or the download is corrupt: delete it and retry, "
+            "or re-record with --register_checksums if the change is expected.")
+        self.url = url
+
+
+class MissingChecksumError(ArrowdsError, ValueError):
+    """No checksum is registered for a URL while checksum validation is forced."""
+
+
+class UnsafeArchiveError(ArrowdsError, ValueError):
+    """An archive member would be written outside the extraction folder (absolute path, ``..``,
+    or a link pointing out); nothing of the archive is extracted."""
+
+
+class ManualDirError(ArrowdsError, FileNotFoundError):
+    """The builder needs files placed by hand in ``manual_dir`` and they are not there."""

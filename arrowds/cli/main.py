@@ -7,14 +7,25 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import arrowds as ads
+from arrowds.builders import loading as builders_loading
+from arrowds.builders import registry
+from arrowds.builders.info import INFO_FILE
+from arrowds.cli import build, new
 from arrowds.errors import ArrowdsError
 from arrowds.viewer import serve
 
 
 def _info(args: argparse.Namespace) -> None:
-    ds = ads.load(args.url, read_only=True, version=args.version)
+    url = args.url
+    if (Path(url) / INFO_FILE).is_file() or (registry.parse_name(url) and not ads.exists(url)):
+        b = builders_loading.builder(url, data_dir=args.data_dir)
+        print(b.info)
+        print(f"\nprepared: {b.data_path if b.is_prepared else 'no'}")
+        return
+    ds = ads.load(url, read_only=True, version=args.version)
     print(ds._summary_text())
     core = ds._core
     print(f"\nbranch: {ds.branch}    commit: {ds.commit_id}    uncommitted changes: "
@@ -126,10 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show the traceback on errors")
     sub = p.add_subparsers(dest="command", required=True)
 
-    info = sub.add_parser("info", help="describe the dataset at URL")
-    info.add_argument("url")
+    info = sub.add_parser("info", help="describe the dataset at URL, or a builder by name")
+    info.add_argument("url", help="dataset URL, builder name (mnist, my_ds/small:1.0.0) or version folder")
     info.add_argument("--version", dest="version", default=None, help="branch, tag or commit id")
+    info.add_argument("--data_dir", default=None, help="for builder names: where they are prepared")
     info.set_defaults(func=_info)
+
+    new.add_parser(sub)
+    build.add_parser(sub)
 
     log = sub.add_parser("log", help="list the commits of a branch, newest first")
     log.add_argument("url")
@@ -175,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except (ArrowdsError, OSError, ValueError) as e:
+    except (ArrowdsError, OSError, ValueError, LookupError, ImportError, RuntimeError) as e:
         if args.debug:
             raise
         print(f"arrowds: error: {type(e).__name__}: {e}", file=sys.stderr)

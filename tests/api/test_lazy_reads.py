@@ -33,11 +33,11 @@ def test_one_sample_reads_only_its_bytes_after_the_footer(big):
     url, jpegs = big
     total = sum(map(len, jpegs))
     ds = ads.load(url)
-    CountingFileSystem.bytes_read = 0
+    CountingFileSystem.reset()
     ds.images[10].numpy()  # first read of the file: one 64 KiB tail read for the footer + the sample
-    first = CountingFileSystem.bytes_read
+    first = CountingFileSystem.read_under(url)
     assert first <= len(jpegs[10]) + 64 * 1024, first
-    CountingFileSystem.bytes_read = 0
+    CountingFileSystem.reset()
     np.testing.assert_equal(ds.images[250].tobytes(), jpegs[250])
     assert CountingFileSystem.bytes_read == len(jpegs[250])
     assert first < _config.MEDIA_ROW_GROUP_BYTES // 8 < total, "far less than one row group"
@@ -47,16 +47,16 @@ def test_labels_read_no_image_bytes(big):
     url, jpegs = big
     ds = ads.load(url)
     ds.labels[0].numpy()  # footer
-    CountingFileSystem.bytes_read = 0
+    CountingFileSystem.reset()
     labels = ds.labels.numpy()
     assert labels.ravel().tolist() == [i % 10 for i in range(300)]
-    assert CountingFileSystem.bytes_read < min(map(len, jpegs)), CountingFileSystem.bytes_read
+    assert CountingFileSystem.read_under(url) < min(map(len, jpegs)), CountingFileSystem.read_under(url)
 
 
 def test_locating_a_row_reads_no_data_file(big):
     url, _ = big
     ds = ads.load(url)
     loc = ds._core.locator
-    CountingFileSystem.bytes_read = 0
+    CountingFileSystem.reset()
     frag, offset = loc.locate(np.array([299]))
     assert CountingFileSystem.bytes_read == 0 and offset[0] == 299

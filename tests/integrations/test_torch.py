@@ -162,11 +162,11 @@ def test_tensors_reads_only_those_columns(tmp_path):
     ds = build(url)
     image_bytes = sum(map(len, ds.images.tobytes()))
     ds = ads.load(url, read_only=True)
-    CountingFileSystem.bytes_read = 0
+    CountingFileSystem.reset()
     labels = [x for b in ds.pytorch(batch_size=32, tensors=["labels"], shuffle=True, seed=0)
               for x in b["labels"].ravel().tolist()]
     assert sorted(labels) == sorted(ds.labels.numpy().ravel().tolist())
-    assert CountingFileSystem.bytes_read < 3 * 64 * 1024 + image_bytes / 10
+    assert CountingFileSystem.read_under(url) < 3 * 64 * 1024 + image_bytes / 10
 
 
 def test_bad_arguments(small):

@@ -1,0 +1,682 @@
+"""``ads.features``: what a builder's examples hold, each feature mapped onto one tensor htype.
+
+A feature validates and encodes one value of an example (``encode``), turns a batch of encoded
+values into an Arrow array for the writer's spill files (``to_arrow``), turns such an array back
+into what ``ds.extend`` takes (``from_arrow``) and round-trips through JSON (``features.json``),
+so a prepared dataset reopens without the builder's code.
+
+    features = FeaturesDict({
+        "image": Image(shape=(28, 28, 1)),          # -> htype image, png
+        "label": ClassLabel(names=["no", "yes"]),   # -> htype class_label
+        "objects": Sequence({"bbox": BBoxFeature(), "kind": ClassLabel(num_classes=3)}),
+    })
+
+* ``Image(shape, encoding_format)`` -> ``image``, ``sample_compression`` = the format (png for arrays)
+* ``ClassLabel(names=/num_classes=/names_file=)`` -> ``class_label`` with ``class_names``
+* ``Text()`` -> ``text``
+* ``Tensor(shape, dtype)`` -> ``generic`` with ``shape=`` (``None`` dims vary)
+* ``Scalar(dtype)`` -> ``generic``, one value per sample
+* ``Audio(sample_rate)`` -> ``audio``, raw samples (no audio codec yet), ``sample_rate`` in its info
+* ``Video(shape)`` -> ``video``, raw T x H x W x C uint8
+* ``BBoxFeature()`` -> ``bbox``, one box stored as shape ``(1, 4)`` (Hub's bbox is N x 4)
+* ``Sequence(f)`` -> ``f``'s htype with a leading varying dim; of ``Text``: ``list``; of a dict: a group
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pyarrow as pa
+
+from arrowds import media
+
+__all__ = [
+    "Audio",
+    "BBox",
+    "BBoxFeature",
+    "ClassLabel",
+    "FeatureConnector",
+    "FeaturesDict",
+    "Image",
+    "Scalar",
+    "Sequence",
+    "Tensor",
+    "Text",
+    "Video",
+    "from_json",
+]
+
+Shape = tuple[int | None, ...]
+
+
+class FeatureConnector:
+    """One feature: one tensor of the prepared dataset.
+
+    Subclasses set ``htype`` and implement ``encode`` (one value -> a validated, encoded value),
+    ``to_arrow``/``from_arrow`` (the writer's spill format) and ``_json_args``.
+    """
+
+    htype: str = "generic"
+
+    def tensor_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``ds.create_tensor`` for this feature's tensor."""
+        return {"htype": self.htype}
+
+    def encode(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def to_arrow(self, values: list[Any]) -> pa.Array:
+        """Encoded values (from ``encode``) as one Arrow array."""
+        raise NotImplementedError
+
+    def from_arrow(self, array: pa.Array) -> Any:
+        """A spilled array as samples for ``ds.extend``: a NumPy batch or a list."""
+        raise NotImplementedError
+
+    def encode_arrow(self, array: pa.Array) -> pa.Array:
+        """A column of a ``pyarrow.RecordBatch`` yielded by a builder, validated and encoded."""
+        return self.to_arrow([self.encode(v) for v in array.to_pylist()])
+
+    # -- JSON ---------------------------------------------------------------------------
+    def _json_args(self) -> dict[str, Any]:
+        return {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": type(self).__name__, **self._json_args()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._json_args().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.to_json() == self.to_json()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
+
+
+def _shape_json(shape: Shape | None) -> list[int | None] | None:
+    return None if shape is None else list(shape)
+
+
+def _fits(shape: tuple[int, ...], want: Shape) -> bool:
+    return len(shape) == len(want) and all(w is None or w == s for s, w in zip(shape, want))
+
+
+def _cast(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``arr`` as ``dtype`` when no value changes (ints that fit, numbers to floats)."""
+    if arr.dtype == dtype:
+        return arr
+    if arr.dtype.kind in "OUSV" and dtype.kind not in "OUSV":
+        raise ValueError(f"cannot store {arr.dtype} value {arr!r} as {dtype}")
+    if np.can_cast(arr.dtype, dtype, "safe") or (arr.dtype.kind in "iuf" and dtype.kind == "f"):
+        return arr.astype(dtype)
+    if arr.dtype.kind in "iub" and dtype.kind in "iub":
+        out = arr.astype(dtype)
+        if np.array_equal(out.astype(arr.dtype), arr):
+            return out
+    raise ValueError(f"cannot store {arr.dtype} values as {dtype} without changing them")
+
+
+# -- numeric tensors -------------------------------------------------------------------------
+class Tensor(FeatureConnector):
+    """An N-d array of ``dtype``; ``None`` dims vary between examples. Tensor -> ``generic``.
+
+    >>> Tensor(shape=(None, 3), dtype="float32").encode([[1, 2, 3]]).shape
+    (1, 3)
+    """
+
+    htype = "generic"
+
+    def __init__(self, *, shape: Shape, dtype: Any):
+        self.shape: Shape = tuple(None if d is None or d == -1 else int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def fixed(self) -> bool:
+        return all(d is not None for d in self.shape)
+
+    def tensor_kwargs(self) -> dict[str, Any]:
+        kw: dict[str, Any] = {"htype": self.htype, "dtype": self.dtype.name}
+        if self.shape:
+            kw["shape"] = self.shape
+        return kw
+
+    def _to_array(self, value: Any) -> np.ndarray:
+        if isinstance(value, np.ndarray):
+            return value
+        arr = np.asarray(value)
+        return arr.astype(self.dtype) if arr.size == 0 else arr  # [] is float64 to NumPy
+
+    def encode(self, value: Any) -> Any:
+        if not self.shape and type(value) is int and self.dtype.kind in "iu":
+            info = np.iinfo(self.dtype)
+            if info.min <= value <= info.max:
+                return value  # the common case, without NumPy: a Python int that fits
+        arr = _cast(self._to_array(value), self.dtype)
+        if not _fits(arr.shape, self.shape):
+            raise ValueError(f"Shape {arr.shape} was incompatible with {self.shape}")
+        return arr
+
+    def to_arrow(self, values: list[Any]) -> pa.Array:
+        if not self.shape:
+            return pa.array(np.asarray(values, self.dtype), pa.from_numpy_dtype(self.dtype))
+        if self.fixed:
+            flat = np.stack(values).reshape(-1) if values else np.zeros(0, self.dtype)
+            return pa.FixedSizeListArray.from_arrays(pa.array(flat), int(np.prod(self.shape)))
+        flat = np.concatenate([v.reshape(-1) for v in values]) if values else np.zeros(0, self.dtype)
+        offsets = np.zeros(len(values) + 1, np.int64)
+        np.cumsum([v.size for v in values], out=offsets[1:])
+        values_ = pa.array(flat, pa.from_numpy_dtype(self.dtype))
+        data = pa.LargeListArray.from_arrays(pa.array(offsets), values_)
+        shapes = np.array([v.shape for v in values], np.int64).reshape(len(values), len(self.shape))
+        shape = pa.FixedSizeListArray.from_arrays(pa.array(shapes.reshape(-1)), len(self.shape))
+        return pa.StructArray.from_arrays([data, shape], ["data", "shape"])
+
+    def from_arrow(self, array: pa.Array) -> Any:
+        if not self.shape:
+            return array.to_numpy(zero_copy_only=False).astype(self.dtype, copy=False)
+        if self.fixed:
+            flat = array.values.to_numpy(zero_copy_only=False)
+            return flat.reshape((len(array), *self.shape)).astype(self.dtype, copy=False)
+        data, shape = array.field("data"), array.field("shape")
+        flat = data.values.to_numpy(zero_copy_only=False).astype(self.dtype, copy=False)
+        offsets = data.offsets.to_numpy()
+        shapes = shape.values.to_numpy().reshape(len(array), len(self.shape))
+        return [flat[offsets[k]:offsets[k + 1]].reshape(shapes[k]) for k in range(len(array))]
+
+    def encode_arrow(self, array: pa.Array) -> pa.Array:
+        numeric = pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
+        if not self.shape and numeric and array.null_count == 0:
+            return pa.array(_cast(self._to_array(array.to_numpy(zero_copy_only=False)), self.dtype))
+        return super().encode_arrow(array)
+
+    def _json_args(self) -> dict[str, Any]:
+        return {"shape": _shape_json(self.shape), "dtype": self.dtype.name}
+
+
+class Scalar(Tensor):
+    """One number per example: ``Scalar(np.int64)`` or ``Scalar("float32")``."""
+
+    def __init__(self, dtype: Any = np.int64):
+        super().__init__(shape=(), dtype=dtype)
+
+    def _json_args(self) -> dict[str, Any]:
+        return {"dtype": self.dtype.name}
+
+
+class ClassLabel(Tensor):
+    """An integer label with names, given as ``names``, ``num_classes`` or ``names_file``
+    (one name per line). Examples may hold the name or the index. -> ``class_label``."""
+
+    htype = "class_label"
+
+    def __init__(self, *, names: list[str] | None = None, num_classes: int | None = None,
+                 names_file: str | os.PathLike[str] | None = None):
+        super().__init__(shape=(), dtype=np.uint32)
+        given = [x is not None for x in (names, num_classes, names_file)]
+        if sum(given) != 1:
+            raise ValueError("ClassLabel takes exactly one of names=, num_classes= or names_file=")
+        if names_file is not None:
+            names = [n.strip() for n in Path(names_file).read_text().splitlines() if n.strip()]
+        if names is not None:
+            names = [str(n) for n in names]
+            if len(set(names)) != len(names):
+                raise ValueError(f"ClassLabel names must be unique, got {names}")
+            self.names = names
+        else:
+            self.names = [str(k) for k in range(int(num_classes))]  # type: ignore[arg-type]
+        self._index = {n: k for k, n in enumerate(self.names)}
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.names)
+
+    def set_names(self, names: list[str]) -> None:
+        """Replace the names: a builder may read them from downloaded files in
+        ``_split_generators``, before any example is encoded."""
+        names = [str(n) for n in names]
+        if len(set(names)) != len(names):
+            raise ValueError(f"ClassLabel names must be unique, got {names}")
+        self.names = names
+        self._index = {n: k for k, n in enumerate(names)}
+
+    def str2int(self, name: str) -> int:
+        try:
+            return self._index[name]
+        except KeyError:
+            raise ValueError(f"Invalid string class label {name!r}; known: {self.names}") from None
+
+    def int2str(self, index: int) -> str:
+        if not 0 <= int(index) < self.num_classes:
+            raise ValueError(f"Invalid integer class label {index}; must be in [0, {self.num_classes})")
+        return self.names[int(index)]
+
+    def tensor_kwargs(self) -> dict[str, Any]:
+        kw = super().tensor_kwargs()
+        kw["class_names"] = list(self.names)
+        return kw
+
+    def encode(self, value: Any) -> Any:
+        if type(value) is int:
+            if not 0 <= value < self.num_classes:
+                raise ValueError(f"class label {value!r} is not an integer in [0, {self.num_classes})")
+            return value
+        if type(value) is str:
+            return self.str2int(value)
+        return super().encode(value)
+
+    def _to_array(self, value: Any) -> np.ndarray:
+        if isinstance(value, (str, bytes)):
+            return np.asarray(self.str2int(value.decode() if isinstance(value, bytes) else value))
+        arr = np.asarray(value)
+        if arr.dtype.kind in "US":
+            return np.asarray([self.str2int(str(v)) for v in arr.reshape(-1)]).reshape(arr.shape)
+        if arr.dtype.kind not in "iu" or arr.size and (arr.min() < 0 or arr.max() >= self.num_classes):
+            raise ValueError(f"class label {value!r} is not an integer in [0, {self.num_classes})")
+        return arr
+
+    def encode_arrow(self, array: pa.Array) -> pa.Array:
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            return self.to_arrow([self.encode(v) for v in array.to_pylist()])
+        return super().encode_arrow(array)
+
+    def _json_args(self) -> dict[str, Any]:
+        return {"names": list(self.names)}
+
+
+class BBox(NamedTuple):
+    """A box in relative coordinates, TFDS's order (``ymin, xmin, ymax, xmax``)."""
+
+    ymin: float
+    xmin: float
+    ymax: float
+    xmax: float
+
+
+class BBoxFeature(Tensor):
+    """One box ``[ymin, xmin, ymax, xmax]`` in [0, 1] -> ``bbox`` tensor of shape ``(1, 4)``."""
+
+    htype = "bbox"
+
+    def __init__(self) -> None:
+        super().__init__(shape=(1, 4), dtype=np.float32)
+
+    def _to_array(self, value: Any) -> np.ndarray:
+        arr = np.asarray(value, np.float32).reshape(-1, 4)
+        if arr.size and (arr.min() < 0 or arr.max() > 1):
+            raise ValueError(f"BBox coordinates should be in [0, 1], got {arr.tolist()}")
+        if (arr[:, 0] > arr[:, 2]).any() or (arr[:, 1] > arr[:, 3]).any():
+            raise ValueError(f"BBox min should be <= max, got {arr.tolist()}")
+        return arr
+
+    def _json_args(self) -> dict[str, Any]:
+        return {}
+
+
+def _no_codec(kind: str, fmt: str) -> ValueError:
+    return ValueError(f"{kind} file_format/encoding_format {fmt!r} needs a {fmt} codec, which this "
+                      f"arrowds build does not have (codecs: {media.codec_names()}); store raw arrays "
+                      f"with {kind}() instead.")
+
+
+class Audio(Tensor):
+    """A waveform: ``(None,)`` or ``(None, channels)`` samples of ``dtype``, stored raw in an
+    ``audio`` tensor with ``sample_rate`` in its info."""
+
+    htype = "audio"
+
+    def __init__(self, *, sample_rate: int | None = None, file_format: str | None = None,
+                 shape: Shape = (None,), dtype: Any = np.float32):
+        if file_format is not None:
+            raise _no_codec("Audio", file_format)
+        super().__init__(shape=shape, dtype=dtype)
+        self.sample_rate = sample_rate
+
+    def tensor_kwargs(self) -> dict[str, Any]:
+        kw = {**super().tensor_kwargs(), "sample_compression": None}
+        if self.sample_rate is not None:
+            kw["sample_rate"] = int(self.sample_rate)
+        return kw
+
+    def _json_args(self) -> dict[str, Any]:
+        return {"sample_rate": self.sample_rate, **super()._json_args()}
+
+
+class Video(Tensor):
+    """Frames ``T x H x W x C`` uint8, stored raw in a ``video`` tensor."""
+
+    htype = "video"
+
+    def __init__(self, shape: Shape = (None, None, None, 3), encoding_format: str | None = None,
+                 dtype: Any = np.uint8):
+        if encoding_format is not None:
+            raise _no_codec("Video", encoding_format)
+        if len(shape) != 4:
+            raise ValueError(f"Video shape must be (T, H, W, C), got {shape}")
+        super().__init__(shape=shape, dtype=dtype)
+
+    def tensor_kwargs(self) -> dict[str, Any]:
+        return {**super().tensor_kwargs(), "sample_compression": None}
+
+    def _json_args(self) -> dict[str, Any]:
+        return {"shape": _shape_json(self.shape)}
+
+
+# -- media and text --------------------------------------------------------------------------
+class Image(FeatureConnector):
+    """An image given as an array, a path, a file object or encoded bytes; stored encoded.
+
+    ``encoding_format`` (``png``, ``jpeg``, ``webp``) is the stored format: arrays are encoded
+    to it and files in another format transcoded. ``None`` keeps files' bytes as they are and
+    encodes arrays as png. ``shape`` (``None`` dims vary) is checked on every image.
+    """
+
+    htype = "image"
+
+    def __init__(self, *, shape: Shape | None = None, dtype: Any = np.uint8,
+                 encoding_format: str | None = None):
+        self.shape = None if shape is None else tuple(None if d in (None, -1) else int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+        if self.shape is not None and len(self.shape) != 3:
+            raise ValueError(f"Image shape must be (height, width, channels), got {shape}")
+        self.encoding_format = None if encoding_format is None else media.get_codec(encoding_format).name
+        self._codec = media.get_codec(self.encoding_format or "png")
+        if self.encoding_format is not None and self.encoding_format not in media.IMAGE_COMPRESSIONS:
+            raise ValueError(f"{encoding_format!r} is not an image format; use one of "
+                             f"{media.IMAGE_COMPRESSIONS}")
+
+    def tensor_kwargs(self) -> dict[str, Any]:
+        return {"htype": "image", "sample_compression": self.encoding_format or "auto"}
+
+    def _check_shape(self, shape: tuple[int, ...]) -> None:
+        if len(shape) == 2:
+            shape = (*shape, 1)
+        if self.shape is not None and not _fits(shape, self.shape):
+            raise ValueError(f"Shape {shape} was incompatible with {self.shape}")
+
+    def encode(self, value: Any) -> bytes:
+        if isinstance(value, (str, os.PathLike)):
+            value = Path(value).read_bytes()
+        elif isinstance(value, io.IOBase) or hasattr(value, "read"):
+            value = value.read()
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            data = bytes(value)
+            fmt = media.sniff_compression(data)
+            if fmt not in media.IMAGE_COMPRESSIONS:
+                raise ValueError(f"image bytes of unknown format (start {data[:12]!r})")
+            if self.encoding_format in (None, fmt):
+                shape, _ = media.get_codec(fmt).header(data)
+                self._check_shape(tuple(shape))
+                return data
+            value = media.get_codec(fmt).decode(data)
+        arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+        if arr.dtype != self.dtype:
+            raise ValueError(f"image dtype should be {self.dtype}, got {arr.dtype}")
+        self._check_shape(arr.shape)
+        return self._codec.encode(arr)
+
+    def to_arrow(self, values: list[Any]) -> pa.Array:
+        return pa.array(values, pa.binary())
+
+    def from_arrow(self, array: pa.Array) -> list[media.MediaSample]:
+        fmt = self.encoding_format
+        return [media.read(b, compression=fmt) for b in array.to_pylist()]
+
+    def _json_args(self) -> dict[str, Any]:
+        return {"shape": _shape_json(self.shape), "dtype": self.dtype.name,
+                "encoding_format": self.encoding_format}
+
+
+class Text(FeatureConnector):
+    """A UTF-8 string (``bytes`` are decoded) -> ``text`` tensor."""
+
+    htype = "text"
+
+    def encode(self, value: Any) -> str:
+        if isinstance(value, bytes):
+            return value.decode("utf-8")
+        if not isinstance(value, str):
+            raise ValueError(f"Text takes str or bytes, got {type(value).__name__}")
+        return value
+
+    def to_arrow(self, values: list[Any]) -> pa.Array:
+        return pa.array(values, pa.string())
+
+    def from_arrow(self, array: pa.Array) -> list[str]:
+        return array.to_pylist()
+
+    def encode_arrow(self, array: pa.Array) -> pa.Array:
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            return array.cast(pa.string())
+        return super().encode_arrow(array)
+
+
+class _TextList(FeatureConnector):
+    """``Sequence(Text())``: a list of strings per example -> ``list`` tensor."""
+
+    htype = "list"
+
+    def __init__(self, length: int | None = None):
+        self.length = length
+
+    def encode(self, value: Any) -> list[str]:
+        out = [Text().encode(v) for v in value]
+        if self.length is not None and len(out) != self.length:
+            raise ValueError(f"Sequence length {len(out)} should be {self.length}")
+        return out
+
+    def to_arrow(self, values: list[Any]) -> pa.Array:
+        return pa.array(values, pa.list_(pa.string()))
+
+    def from_arrow(self, array: pa.Array) -> list[list[str]]:
+        return array.to_pylist()
+
+
+# -- containers ------------------------------------------------------------------------------
+class Sequence(FeatureConnector):
+    """A list of ``feature`` per example (``length`` fixes its size).
+
+    Of a numeric feature: that feature's htype with a leading varying dim (``Sequence(ClassLabel)``
+    -> ``class_label`` with ``shape=(None,)``); of ``Text``: a ``list`` tensor; of a dict: one
+    sequence per key, given as a dict of lists or a list of dicts. Sequences of images are not
+    supported (an image tensor holds one image per row).
+    """
+
+    def __init__(self, feature: Any, length: int | None = None):
+        self.feature = _as_feature(feature)
+        self.length = length
+        inner = self.feature
+        if isinstance(inner, Image):
+            raise ValueError("Sequence(Image) is not supported: an image tensor holds one image per "
+                             "row; use a Tensor of raw frames, or one row per image")
+        self._leaf: FeatureConnector | None = None
+        if isinstance(inner, Text):
+            self._leaf = _TextList(length)
+        elif isinstance(inner, Tensor):
+            self._leaf = _SequenceOf(inner, length)
+        elif isinstance(inner, Sequence) and inner._leaf is not None and isinstance(inner._leaf, Tensor):
+            self._leaf = _SequenceOf(inner._leaf, length)
+        elif isinstance(inner, FeaturesDict):
+            self.children = {k: Sequence(f, length) for k, f in inner.features.items()}
+        else:
+            raise ValueError(f"Sequence of {inner!r} is not supported")
+        self.htype = self._leaf.htype if self._leaf is not None else "group"
+
+    def _json_args(self) -> dict[str, Any]:
+        return {"feature": self.feature.to_json(), "length": self.length}
+
+
+class _SequenceOf(Tensor):
+    """The leaf tensor of ``Sequence(numeric feature)``: the inner htype, one more leading dim."""
+
+    def __init__(self, inner: Tensor, length: int | None):
+        # a box is stored (1, 4) alone but a sequence of boxes is (N, 4), Hub's bbox shape
+        inner_shape = (4,) if isinstance(inner, BBoxFeature) else inner.shape
+        super().__init__(shape=(length, *inner_shape), dtype=inner.dtype)
+        self.inner = inner
+        self.htype = inner.htype
+
+    def tensor_kwargs(self) -> dict[str, Any]:
+        return {**self.inner.tensor_kwargs(), **super().tensor_kwargs()}
+
+    def _to_array(self, value: Any) -> np.ndarray:
+        if isinstance(self.inner, BBoxFeature):
+            return self.inner._to_array(value)
+        if type(self.inner) in (Tensor, Scalar):
+            return np.asarray(value, dtype=self.dtype if len(value) == 0 else None)
+        items = [self.inner._to_array(v) for v in value]
+        if not items:
+            return np.zeros((0, *(d or 0 for d in self.inner.shape)), self.dtype)
+        return np.stack(items)
+
+
+class FeaturesDict(FeatureConnector):
+    """The top-level dict of features; nested dicts become tensor groups (``"a/b"``).
+
+    ``leaves`` maps each tensor name to its feature; ``encode_example`` checks and encodes one
+    example dict, naming the feature on error (TFDS's message).
+    """
+
+    htype = "group"
+
+    def __init__(self, features: Mapping[str, Any]):
+        self.features: dict[str, FeatureConnector] = {k: _as_feature(f) for k, f in features.items()}
+        self.leaves: dict[str, FeatureConnector] = dict(_flatten(self, ""))
+        # every feature at the top level is a leaf: encode_example loops over it directly
+        self._flat = all(self.leaves.get(k) is f for k, f in self.features.items())
+
+    def __getitem__(self, key: str) -> FeatureConnector:
+        return self.features[key]
+
+    def keys(self) -> Any:
+        return self.features.keys()
+
+    def items(self) -> Any:
+        return self.features.items()
+
+    def encode_example(self, example: Mapping[str, Any]) -> dict[str, Any]:
+        """``{tensor name: encoded value}`` of one example; ValueError naming the feature."""
+        if not self._flat:
+            out: dict[str, Any] = {}
+            _encode_into(out, self, example, "", example)
+            return out
+        try:
+            return {k: f.encode(example[k]) for k, f in self.leaves.items()}
+        except (KeyError, ValueError, TypeError):
+            out = {}
+            _encode_into(out, self, example, "", example)  # again, slowly, for the message
+            return out
+
+    def create_tensors(self, ds: Any) -> None:
+        """Create the tensors of these features in the empty dataset ``ds``."""
+        for name, leaf in self.leaves.items():
+            ds.create_tensor(name, **leaf.tensor_kwargs())
+
+    def class_labels(self) -> dict[str, ClassLabel]:
+        """ClassLabel features by tensor name (the ``<name>.labels.txt`` files)."""
+        out = {}
+        for name, leaf in self.leaves.items():
+            inner = leaf.inner if isinstance(leaf, _SequenceOf) else leaf
+            if isinstance(inner, ClassLabel):
+                out[name] = inner
+        return out
+
+    def _json_args(self) -> dict[str, Any]:
+        return {"features": {k: f.to_json() for k, f in self.features.items()}}
+
+
+class _EncodeError(ValueError):
+    pass
+
+
+def _describe(feature: FeatureConnector) -> str:
+    return f"<{type(feature).__name__}>"
+
+
+def _encode_into(out: dict[str, Any], feature: FeatureConnector, value: Any, name: str,
+                 example: Any) -> None:
+    if isinstance(feature, FeaturesDict) or (isinstance(feature, Sequence) and feature._leaf is None):
+        children = feature.features if isinstance(feature, FeaturesDict) else feature.children
+        if isinstance(feature, Sequence):
+            value = _transpose(value, list(children))
+        if not isinstance(value, Mapping):
+            raise _EncodeError(f"Failed to encode example:\n{example!r}\nIn {_describe(feature)} with "
+                               f"name {name!r}:\nexpected a dict, got {type(value).__name__}")
+        for k, f in children.items():
+            if k not in value:
+                raise _EncodeError(f"Failed to encode example:\n{example!r}\nKeyError: missing feature "
+                                   f"{(name + '/' + k) if name else k!r}")
+            _encode_into(out, f, value[k], f"{name}/{k}" if name else k, example)
+        return
+    leaf = feature._leaf if isinstance(feature, Sequence) else feature
+    try:
+        out[name] = leaf.encode(value)  # type: ignore[union-attr]
+    except (ValueError, TypeError) as e:
+        raise _EncodeError(f"Failed to encode example:\n{_short(example)}\nIn {_describe(feature)} "
+                           f"with name {name!r}:\n{e}") from None
+
+
+def _short(example: Any) -> str:
+    with np.printoptions(threshold=6, edgeitems=1):
+        text = repr(example)
+    return text if len(text) < 500 else text[:500] + "..."
+
+
+def _transpose(value: Any, keys: list[str]) -> Any:
+    """A list of dicts as a dict of lists (Sequence of a dict accepts both)."""
+    if isinstance(value, Mapping):
+        return value
+    items = list(value)
+    return {k: [it[k] for it in items] for k in keys if all(k in it for it in items)}
+
+
+def _flatten(feature: FeatureConnector, prefix: str) -> Iterator[tuple[str, FeatureConnector]]:
+    if isinstance(feature, FeaturesDict):
+        children: dict[str, FeatureConnector] = feature.features
+    elif isinstance(feature, Sequence) and feature._leaf is None:
+        children = feature.children  # type: ignore[assignment]
+    else:
+        leaf = feature._leaf if isinstance(feature, Sequence) else feature
+        yield prefix, leaf  # type: ignore[misc]
+        return
+    for k, f in children.items():
+        if not k or "/" in k or "." in k or k.startswith("_"):
+            raise ValueError(f"feature name {k!r}: must be non-empty without '/' or '.', not start with '_'")
+        yield from _flatten(f, f"{prefix}/{k}" if prefix else k)
+
+
+def _as_feature(f: Any) -> FeatureConnector:
+    if isinstance(f, FeatureConnector):
+        return f
+    if isinstance(f, Mapping):
+        return FeaturesDict(f)
+    try:
+        return Scalar(np.dtype(f))  # a bare dtype (``np.int64``) is a Scalar, as in TFDS
+    except TypeError:
+        raise TypeError(f"{f!r} is not a feature") from None
+
+
+_CLASSES = {c.__name__: c for c in (Audio, BBoxFeature, ClassLabel, FeaturesDict, Image, Scalar,
+                                    Sequence, Tensor, Text, Video)}
+
+
+def from_json(d: dict[str, Any]) -> FeatureConnector:
+    """The feature described by ``to_json()`` output (``features.json``); no code is run."""
+    kind = d.get("type")
+    if kind not in _CLASSES:
+        raise ValueError(f"unknown feature type {kind!r} in features.json")
+    args = {k: v for k, v in d.items() if k != "type"}
+    if kind == "FeaturesDict":
+        return FeaturesDict({k: from_json(v) for k, v in args["features"].items()})
+    if kind == "Sequence":
+        return Sequence(from_json(args["feature"]), args.get("length"))
+    for k in ("shape",):
+        if args.get(k) is not None:
+            args[k] = tuple(args[k])
+    return _CLASSES[kind](**args)

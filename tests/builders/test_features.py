@@ -1,0 +1,149 @@
+"""ads.features: each feature's tensor, encoding, errors and features.json round trip."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+import arrowds as ads
+from arrowds.builders import features as F
+
+
+def write_features(fd: F.FeaturesDict, examples: list[dict]):
+    """Encode examples the way the writer does (encode -> arrow -> extend) and read them back."""
+    ds = ads.empty(f"mem://feat-{uuid.uuid4().hex}")
+    fd.create_tensors(ds)
+    encoded = [fd.encode_example(e) for e in examples]
+    ds.extend({name: leaf.from_arrow(leaf.to_arrow([e[name] for e in encoded]))
+               for name, leaf in fd.leaves.items()})
+    return ds
+
+
+def png(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    PILImage.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_every_feature_maps_to_its_htype():
+    fd = F.FeaturesDict({
+        "image": F.Image(shape=(None, None, 3)), "label": F.ClassLabel(names=["a", "b"]),
+        "text": F.Text(), "emb": F.Tensor(shape=(3,), dtype="float32"), "n": F.Scalar(np.int64),
+        "audio": F.Audio(sample_rate=16000), "video": F.Video(shape=(None, 4, 4, 3)),
+        "box": F.BBoxFeature(), "labels": F.Sequence(F.ClassLabel(num_classes=3)),
+        "tags": F.Sequence(F.Text()), "objects": F.Sequence({"bbox": F.BBoxFeature(), "area": np.float32}),
+    })
+    ds = ads.empty(f"mem://h-{uuid.uuid4().hex}")
+    fd.create_tensors(ds)
+    htypes = {name: t.htype for name, t in ds.tensors.items()}
+    assert htypes == {"image": "image", "label": "class_label", "text": "text", "emb": "generic",
+                      "n": "generic", "audio": "audio", "video": "video", "box": "bbox",
+                      "labels": "class_label", "tags": "list", "objects/bbox": "bbox",
+                      "objects/area": "generic"}
+    assert ds.label.info.class_names == ["a", "b"]
+    assert ds.labels.info.class_names == ["0", "1", "2"]
+    assert ds.audio.info.sample_rate == 16000
+
+
+def test_values_round_trip_through_a_dataset(tmp_path):
+    rgb = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+    (tmp_path / "x.png").write_bytes(png(rgb))
+    fd = F.FeaturesDict({
+        "image": F.Image(shape=(4, 5, 3)), "label": F.ClassLabel(names=["cat", "dog"]), "text": F.Text(),
+        "emb": F.Tensor(shape=(2, 2), dtype="float32"), "var": F.Tensor(shape=(None,), dtype="int16"),
+        "n": np.int64, "seq": F.Sequence(F.ClassLabel(names=["x", "y", "z"])),
+        "objects": F.Sequence({"bbox": F.BBoxFeature(), "kind": F.Text()}),
+    })
+    examples = [
+        {"image": rgb, "label": "dog", "text": b"caf\xc3\xa9", "emb": np.eye(2), "var": [1, 2, 3],
+         "n": 7, "seq": ["z", "x"], "objects": [{"bbox": [0, 0, 0.5, 1], "kind": "a"},
+                                                {"bbox": [0.1, 0.1, 0.2, 0.2], "kind": "b"}]},
+        {"image": tmp_path / "x.png", "label": 0, "text": "two", "emb": np.zeros((2, 2)), "var": [],
+         "n": -1, "seq": [], "objects": {"bbox": [], "kind": []}},
+    ]
+    ds = write_features(fd, examples)
+    assert (ds.image.numpy() == rgb).all()
+    assert ds.label.numpy().ravel().tolist() == [1, 0]
+    assert ds.text[0].text() == "café"
+    assert ds.emb.numpy().tolist() == [np.eye(2).tolist(), np.zeros((2, 2)).tolist()]
+    assert [v.tolist() for v in ds.var.numpy(aslist=True)] == [[1, 2, 3], []]
+    assert ds.n.numpy().ravel().tolist() == [7, -1]
+    assert [v.tolist() for v in ds.seq.numpy(aslist=True)] == [[2, 0], []]
+    boxes = ds["objects/bbox"].numpy(aslist=True)
+    assert boxes[0].shape == (2, 4) and boxes[1].shape == (0, 4)
+    assert list(ds["objects/kind"].numpy(aslist=True)[0]) == ["a", "b"]
+
+
+def test_image_formats_bytes_files_and_transcoding(tmp_path):
+    rgb = np.full((6, 6, 3), 100, np.uint8)
+    as_png = png(rgb)
+    keep = F.Image()
+    assert keep.encode(as_png) == as_png                      # stored unchanged
+    jpeg = F.Image(encoding_format="jpeg").encode(as_png)     # transcoded
+    assert jpeg[:2] == b"\xff\xd8"
+    assert F.Image().encode(io.BytesIO(as_png)) == as_png     # file objects
+    gray = F.Image(shape=(6, 6, 1)).encode(np.zeros((6, 6), np.uint8))
+    assert gray[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match=r"Shape \(6, 6, 3\) was incompatible with \(6, 6, 1\)"):
+        F.Image(shape=(6, 6, 1)).encode(rgb)
+    with pytest.raises(ValueError, match="dtype should be uint8"):
+        F.Image().encode(rgb.astype(np.float32))
+
+
+def test_encode_errors_name_the_feature_like_tfds():
+    fd = F.FeaturesDict({"i": np.int64, "label": F.ClassLabel(names=["no", "yes"])})
+    with pytest.raises(ValueError) as e:
+        fd.encode_example({"i": "not-an-int", "label": "no"})
+    assert str(e.value).startswith("Failed to encode example:\n")
+    assert "In <Scalar> with name 'i':" in str(e.value)
+    with pytest.raises(ValueError, match="Invalid string class label 'maybe'"):
+        fd.encode_example({"i": 1, "label": "maybe"})
+    with pytest.raises(ValueError, match=r"not an integer in \[0, 2\)"):
+        fd.encode_example({"i": 1, "label": 2})
+    with pytest.raises(ValueError, match="missing feature 'label'"):
+        fd.encode_example({"i": 1})
+    with pytest.raises(ValueError, match="without changing them"):
+        F.Scalar(np.uint8).encode(300)
+    with pytest.raises(ValueError, match="BBox coordinates should be in"):
+        F.BBoxFeature().encode([0, 0, 2, 1])
+
+
+def test_class_label_sources(tmp_path):
+    f = tmp_path / "names.txt"
+    f.write_text("cat\ndog\n\n")
+    assert F.ClassLabel(names_file=f).names == ["cat", "dog"]
+    label = F.ClassLabel(num_classes=3)
+    assert (label.names, label.str2int("2"), label.int2str(1)) == (["0", "1", "2"], 2, "1")
+    with pytest.raises(ValueError, match="exactly one of"):
+        F.ClassLabel(names=["a"], num_classes=1)
+
+
+def test_unsupported_forms_say_why():
+    with pytest.raises(ValueError, match="Sequence\\(Image\\) is not supported"):
+        F.Sequence(F.Image())
+    with pytest.raises(ValueError, match="no wav codec|needs a wav codec"):
+        F.Audio(file_format="wav")
+    with pytest.raises(ValueError, match="needs a mp4 codec"):
+        F.Video(encoding_format="mp4")
+    with pytest.raises(ValueError, match="feature name"):
+        F.FeaturesDict({"a.b": F.Text()})
+
+
+def test_features_json_round_trip():
+    fd = F.FeaturesDict({
+        "image": F.Image(shape=(28, 28, 1), encoding_format="png"), "label": F.ClassLabel(names=["a"]),
+        "t": F.Text(), "x": F.Tensor(shape=(None, 3), dtype=np.float16), "s": F.Scalar(np.bool_),
+        "a": F.Audio(sample_rate=8000, shape=(None, 2)), "v": F.Video(), "b": F.BBoxFeature(),
+        "seq": F.Sequence({"k": F.ClassLabel(num_classes=2), "w": F.Text()}, length=None),
+        "nested": {"deep": F.Sequence(F.Tensor(shape=(2,), dtype=np.int32), length=3)},
+    })
+    text = json.dumps(fd.to_json())
+    back = F.from_json(json.loads(text))
+    assert back == fd and back.leaves.keys() == fd.leaves.keys()
+    assert list(fd.leaves) == ["image", "label", "t", "x", "s", "a", "v", "b", "seq/k", "seq/w",
+                               "nested/deep"]
