@@ -184,7 +184,12 @@ class VideoCodec(Codec):
             if start:
                 c.seek(int((t_start + start / rate) / st.time_base), stream=st, backward=True,
                        any_frame=False)
-            frames, w, h = [], st.width, st.height
+            w, h = st.width, st.height
+            total = stop if stop is not None else (st.frames or None)
+            # decode straight into one array when the frame count is known: no second copy
+            out = np.empty((len(range(start, total, step)), h, w, 3), np.uint8) if total else None
+            frames: list[np.ndarray] = []
+            n = 0
             try:
                 for f in c.decode(st):
                     idx = round((float(f.pts * f.time_base) - t_start) * rate) if f.pts is not None else None
@@ -193,12 +198,19 @@ class VideoCodec(Codec):
                     if stop is not None and idx >= stop:
                         break
                     if (idx - start) % step == 0:
-                        frames.append(f.to_ndarray(format="rgb24"))
+                        frame = f.to_ndarray(format="rgb24")
+                        if out is not None and n < len(out):
+                            out[n] = frame
+                        else:
+                            frames.append(frame)
+                        n += 1
             except av.error.FFmpegError as e:
                 raise SampleDecodeError(f"corrupt {self.name} data: {e}", codec=self.name) from None
-        if not frames:
-            return np.zeros((0, h, w, 3), np.uint8)
-        return np.stack(frames)
+        if out is None:
+            return np.stack(frames) if frames else np.zeros((0, h, w, 3), np.uint8)
+        if frames:  # the container undercounted its frames
+            return np.concatenate([out, np.stack(frames)])
+        return out[:n]
 
     def timestamps(self, data: Source) -> np.ndarray:
         """Presentation time in seconds of every frame, from the packets (nothing is decoded)."""
