@@ -17,7 +17,7 @@ demo: $(BIN)/python
 # Install the test dependencies (torch first, as the local CPU build) and run lint + tests.
 test: $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	# Chromium from Debian for the viewer's browser tests (they skip if it cannot start).
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) || true
 	$(BIN)/ruff check .
