@@ -149,8 +149,15 @@ class GeneratorBasedBuilder:
 
     @classmethod
     def code_dir(cls) -> Path:
-        """The folder of the builder's module (``checksums.tsv``, ``README.md``, ``dummy_data/``)."""
-        return Path(inspect.getfile(cls)).resolve().parent
+        """The folder of the builder's module (``checksums.tsv``, ``README.md``, ``dummy_data/``).
+
+        A builder defined where there is no source file (a notebook, ``python -c``, a REPL) uses
+        the current working folder.
+        """
+        try:
+            return Path(inspect.getfile(cls)).resolve().parent
+        except (OSError, TypeError):
+            return Path.cwd()
 
     # -- info ------------------------------------------------------------------------------
     def _info(self) -> DatasetInfo:
