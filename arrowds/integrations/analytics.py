@@ -250,6 +250,11 @@ def _connect(ds: Dataset, tensors: Sequence[str] | None = None) -> tuple[Any, li
         # file objects (local wrappers, s3fs, gcsfs) are not safe for concurrent seek + read:
         # wrong bytes, seen as "ZSTD Decompression failure". The GIL serialises them anyway.
         con.execute("SET threads = 1")
+        # Its prefetcher coalesces nearby column chunks (an adaptive gap): a few-KB labels chunk
+        # would pull in the MB-sized image chunk beside it, and the coalesced range can run past
+        # the end of a Python file ("Failed to read N bytes ... only M returned").
+        con.execute("SET disable_parquet_prefetching = true")
+    con.execute("SET parquet_prefetch_column_gap = 0")  # never read media to get at a label
     names = [f.name for f in _columns(_specs(ds, tensors), False)]
     urls = [_url(core, f.file) for f in m.fragments]
     present: set[str] = set()
