@@ -15,6 +15,7 @@ from arrowds.dataset.core import DatasetCore
 from arrowds.errors import DatasetCorruptError, SampleDecodeError, SampleIndexError
 from arrowds.format import Blob, TensorSpec
 from arrowds.format import columns as cols
+from arrowds.storage.rangefile import open_range
 
 
 def _split(core: DatasetCore, spec: TensorSpec, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -157,39 +158,6 @@ def _pool() -> ThreadPoolExecutor | None:
     return _POOL[1]
 
 
-class RangeFile(io.RawIOBase):
-    """A read-only, seekable file over bytes ``[start, start + length)`` of a stored object,
-    fetched on demand: a decoder reads only the parts of a long sample that it needs."""
-
-    def __init__(self, storage: Any, key: str, start: int, length: int):
-        super().__init__()
-        self._storage, self._key, self._start, self._length, self._pos = storage, key, start, length, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, b: Any) -> int:
-        n = min(len(b), self._length - self._pos)
-        if n <= 0:
-            return 0
-        a = self._start + self._pos
-        data = self._storage.read_range(self._key, a, a + n)
-        b[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
-
-
 def blob_source(core: DatasetCore, spec: TensorSpec, position: int) -> bytes | io.BufferedReader:
     """One stored media sample, as bytes, or as a lazily fetched file when it sits in a direct
     column (so a long video or recording is never read whole to decode a part of it)."""
@@ -201,8 +169,7 @@ def blob_source(core: DatasetCore, spec: TensorSpec, position: int) -> bytes | i
     if core.reader.is_direct(frag.file, spec.column):
         starts, lens = core.reader.layout(frag.file).blob[spec.column]
         r = int(phys[0])
-        raw = RangeFile(core.storage, frag.file, int(starts[r]), int(lens[r]))
-        return io.BufferedReader(raw, buffer_size=1 << 16)
+        return open_range(core.storage, frag.file, int(starts[r]), int(lens[r]))
     return read_values(core, spec, np.array([position]))[0]
 
 

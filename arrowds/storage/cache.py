@@ -16,7 +16,6 @@ tags and the marker change and are always read from the store.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import threading
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from arrowds.storage.base import TMP_MARK, Storage
+from arrowds.storage.rangefile import open_range
 
 _IMMUTABLE = ("data/", "manifests/")
 _STALE_TMP_S = 3600.0
@@ -123,7 +123,7 @@ class CachingStorage(Storage):
     def open_input(self, key: str) -> BinaryIO:
         if not key.startswith(_IMMUTABLE):
             return self.inner.open_input(key)
-        return io.BufferedReader(_RangeFile(self, key, self.inner.size(key)), buffer_size=64 * 1024)
+        return open_range(self, key, 0, self.inner.size(key))
 
     # -- everything else goes to the store -----------------------------------------------
     def size(self, key: str) -> int:
@@ -230,34 +230,3 @@ def _runs(blocks: list[int]) -> list[tuple[int, int]]:
         else:
             runs.append((b, b))
     return runs
-
-
-class _RangeFile(io.RawIOBase):
-    """A read-only, seekable file over a CachingStorage's cached ranged reads (for pyarrow)."""
-
-    def __init__(self, storage: CachingStorage, key: str, size: int):
-        self._storage, self._key, self._size, self._pos = storage, key, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        end = min(self._size, self._pos + len(view))
-        if end <= self._pos:
-            return 0
-        data = self._storage.read_range(self._key, self._pos, end)
-        view[:len(data)] = data
-        self._pos += len(data)
-        return len(data)
