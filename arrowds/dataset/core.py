@@ -168,23 +168,20 @@ class DatasetCore:
     def _pending_samples(self, name: str) -> list[Any]:
         out: list[Any] = []
         for prep in self.pending.get(name, []):
-            out.extend(prep.samples if prep.stacked is None else list(prep.stacked))
+            out.extend(prep.as_samples())
         return out
 
     def pending_sample(self, name: str, k: int) -> Any:
         for prep in self.pending.get(name, []):
             if k < len(prep):
-                return prep.samples[k] if prep.stacked is None else prep.stacked[k]
+                return prep.sample(k)
             k -= len(prep)
         raise SampleIndexError(f"no pending sample {k} in tensor {name!r}")
 
     def _set_pending_sample(self, name: str, k: int, sample: Any) -> None:
         for prep in self.pending.get(name, []):
             if k < len(prep):
-                if prep.stacked is None:
-                    prep.samples[k] = sample
-                else:
-                    prep.stacked[k] = sample
+                prep.set_sample(k, sample)
                 return
             k -= len(prep)
 
@@ -235,9 +232,7 @@ class DatasetCore:
             parts: list[pa.Array] = []
             count = 0
             for prep in tail.get(spec.name, []):
-                got = cols.stacked_to_arrow(spec, prep.stacked) if prep.stacked is not None \
-                    else cols.to_arrow(spec, prep.samples)
-                parts.append(got)
+                parts.append(prep.to_arrow(spec))
                 count += len(prep)
             if count < n:
                 parts.append(cols.null_arrays(spec, n - count))
@@ -287,8 +282,7 @@ def _drop_front(preps: list[Prepared], n: int) -> list[Prepared]:
             n -= k
             continue
         if n:
-            prep = Prepared(prep.spec, samples=prep.samples[n:] if prep.stacked is None else [],
-                            stacked=None if prep.stacked is None else prep.stacked[n:])
+            prep = prep.drop_front(n)
             n = 0
         out.append(prep)
     return out

@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from arrowds import media
 from arrowds.errors import SampleError, SampleShapeError, TensorDtypeMismatchError
 from arrowds.format import Blob, TensorSpec, get_htype
+from arrowds.format import columns as cols
 from arrowds.format.htypes import AUTO, AUTO_IMAGE_COMPRESSION, Htype
+from arrowds.media.sample import claimed_buffers
 
 log = logging.getLogger("arrowds")
 
@@ -23,19 +26,73 @@ log = logging.getLogger("arrowds")
 class Prepared:
     """Samples ready for the write buffer, and the tensor spec/info they leave behind.
 
-    ``stacked`` is set instead of ``samples`` when a whole batch is one array of scalar or
-    fixed-shape samples (the fast path of ``extend`` with a NumPy array).
+    The samples are in one of three forms: ``samples``, a list of prepared samples (see
+    arrowds.format.columns); ``stacked``, one array of scalar or fixed-shape samples (``extend``
+    with a NumPy array); or ``columns``, the tensor's Arrow columns already built (a batch of
+    media read in one pass, see ``_prepare_media_batch``).
     """
 
     spec: TensorSpec
     samples: list[Any] = field(default_factory=list)
     stacked: np.ndarray | None = None
+    columns: dict[str, pa.Array] | None = None
     class_names: list[str] | None = None  # set when strings added new class names
     info: dict[str, Any] | None = None  # other tensor-info keys the samples settled (sample_rate)
     nbytes: int = 0
 
     def __len__(self) -> int:
-        return len(self.stacked) if self.stacked is not None else len(self.samples)
+        if self.stacked is not None:
+            return len(self.stacked)
+        if self.columns is not None:
+            return len(self.columns[self.spec.column])
+        return len(self.samples)
+
+    def sample(self, k: int) -> Any:
+        """The ``k``-th prepared sample."""
+        if self.stacked is not None:
+            return self.stacked[k]
+        if self.columns is not None:
+            return self._column_sample(k)
+        return self.samples[k]
+
+    def as_samples(self) -> list[Any]:
+        """Every prepared sample, as a list."""
+        if self.stacked is not None:
+            return list(self.stacked)
+        if self.columns is not None:
+            return [self._column_sample(k) for k in range(len(self))]
+        return self.samples
+
+    def set_sample(self, k: int, sample: Any) -> None:
+        """Replace the ``k``-th sample (an update of a row not yet written)."""
+        if self.stacked is not None:
+            self.stacked[k] = sample
+            return
+        if self.columns is not None:
+            self.samples, self.columns = self.as_samples(), None
+        self.samples[k] = sample
+
+    def drop_front(self, n: int) -> Prepared:
+        """The samples after the first ``n``."""
+        return replace(
+            self,
+            samples=self.samples[n:],
+            stacked=None if self.stacked is None else self.stacked[n:],
+            columns=None if self.columns is None else {c: a.slice(n) for c, a in self.columns.items()},
+        )
+
+    def to_arrow(self, spec: TensorSpec) -> dict[str, pa.Array]:
+        """The samples as the Arrow columns of ``spec``."""
+        if self.stacked is not None:
+            return cols.stacked_to_arrow(spec, self.stacked)
+        if self.columns is not None:
+            return self.columns
+        return cols.to_arrow(spec, self.samples)
+
+    def _column_sample(self, k: int) -> Blob:
+        assert self.columns is not None and self.spec.layout == "blob", "columns hold blobs only"
+        data = self.columns[self.spec.column][k].as_py()
+        return Blob(data, tuple(self.columns[self.spec.shape_column][k].as_py()))
 
 
 def prepare(spec: TensorSpec, values: Any, info: dict[str, Any], first_index: int) -> Prepared:
@@ -49,6 +106,12 @@ def prepare(spec: TensorSpec, values: Any, info: dict[str, Any], first_index: in
             stacked = _try_stacked(spec, h, arr, first_index)
             if stacked is not None:
                 return stacked
+    if h.kind == "text" and isinstance(values, (list, tuple)) and all(type(v) is str for v in values):
+        return Prepared(_settle(spec, "text"), samples=list(values), nbytes=sum(map(len, values)))
+    if h.name == "image" and isinstance(values, (list, tuple)) and values:
+        batch = _prepare_media_batch(spec, h, values)
+        if batch is not None:
+            return batch
     out = Prepared(spec)
     names = list(info.get("class_names", [])) if h.class_names else None
     media_info = dict(info) if h.kind == "media" else None
@@ -346,6 +409,35 @@ def _prepare_media(spec: TensorSpec, h: Htype, value: Any, info: dict[str, Any])
     options = {k: info.get(k, d) for k, d in ENCODE_OPTIONS.get(h.name, {}).items()}
     data = media.get_codec(comp).encode(arr, **options)
     return _blob(spec, h, data, media.get_codec(comp).header(data)[0] if h.name == "audio" else arr.shape)
+
+
+def _prepare_media_batch(spec: TensorSpec, h: Htype, values: list[Any]) -> Prepared | None:
+    """A batch of images read with ``ads.read`` in the tensor's compression, prepared in one pass:
+    the bytes go into one Arrow binary array unchanged and every header is read at once by the
+    codec's vectorised reader. None (take the sample-by-sample path, which also explains any
+    fault) unless every sample qualifies and every header reads cleanly."""
+    comp = spec.sample_compression
+    first = values[0]
+    if comp == AUTO and isinstance(first, media.MediaSample) and first.compression in h.compressions:
+        comp = first.compression
+    if comp in (None, AUTO) or (spec.ndim is not None and spec.ndim != 3):
+        return None
+    buffers = claimed_buffers(values, comp)
+    if buffers is None:
+        return None
+    data = pa.array(buffers, pa.binary())
+    if not isinstance(data, pa.BinaryArray):  # over 2 GiB: pyarrow chunked it
+        return None
+    offsets = np.frombuffer(data.buffers()[1], np.int32, len(data) + 1)
+    shapes = media.get_codec(comp).image_shapes(np.frombuffer(data.buffers()[2], np.uint8), offsets)
+    if shapes is None:
+        return None
+    spec = spec.replace(sample_compression=comp, layout="blob", ndim=3)
+    lo, hi = shapes.min(0), shapes.max(0)
+    spec = spec.with_shape_bounds(tuple(lo.tolist()), tuple(hi.tolist()))
+    shape_col = pa.FixedSizeListArray.from_arrays(pa.array(shapes.astype(np.int32).reshape(-1)), 3)
+    return Prepared(spec, columns={spec.column: data, spec.shape_column: shape_col},
+                    nbytes=int(offsets[-1]))
 
 
 def _blob(spec: TensorSpec, h: Htype, data: bytes, shape: tuple[int, ...]):

@@ -308,7 +308,7 @@ class Tensor:
             if prep.class_names is not None:
                 core.set_info(self.name, {**core.manifest.tensor_info.get(self.name, {}),
                                           "class_names": prep.class_names})
-            samples = list(prep.stacked) if prep.stacked is not None else prep.samples
+            samples = prep.as_samples()
             core.update(self.name, positions, samples)
 
     def __repr__(self) -> str:

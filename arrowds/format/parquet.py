@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,8 +37,12 @@ def rows_per_row_group(table: pa.Table, has_media: bool) -> int:
     return int(min(_config.MAX_ROW_GROUP_ROWS, max(_config.MIN_ROW_GROUP_ROWS, target // avg)))
 
 
-def _direct_candidates(table: pa.Table, specs: dict[str, TensorSpec]) -> dict[str, str]:
-    out = {}
+def plan_direct(table: pa.Table, specs: dict[str, TensorSpec]) -> dict[str, str]:
+    """The columns to write *direct* (column -> ``"blob"``/``"fixed"``): no nulls, and a blob or
+    an uncompressed non-bool fixed layout."""
+    out: dict[str, str] = {}
+    if not table.num_rows:
+        return out
     for spec in specs.values():
         col = table.column(spec.column)
         if col.null_count:
@@ -50,17 +55,24 @@ def _direct_candidates(table: pa.Table, specs: dict[str, TensorSpec]) -> dict[st
 
 
 def write_parquet(table: pa.Table, specs: dict[str, TensorSpec]) -> pa.Buffer:
-    """Serialise ``table`` (columns of the tensors in ``specs``) as one Parquet file."""
-    direct = _direct_candidates(table, specs) if table.num_rows else {}
-    buf = _write(table, specs, direct)
-    failed = [c for c, kind in direct.items() if not _verify(buf, table, c, kind)]
-    if failed:  # pyarrow laid pages out differently: fall back to plain reads for those
+    """Serialise ``table`` (columns of the tensors in ``specs``) as one Parquet file in memory."""
+    direct = plan_direct(table, specs)
+    while True:
+        sink = pa.BufferOutputStream()
+        write_parquet_to(sink, table, specs, direct)
+        buf = sink.getvalue()
+        reader = pa.BufferReader(buf)
+        failed = check_direct(pq.read_metadata(reader), table, direct,
+                              lambda a, b, buf=buf: buf[a:b].to_pybytes())
+        if not failed:
+            return buf
         direct = {c: k for c, k in direct.items() if c not in failed}
-        buf = _write(table, specs, direct)
-    return buf
 
 
-def _write(table: pa.Table, specs: dict[str, TensorSpec], direct: dict[str, str]) -> pa.Buffer:
+def write_parquet_to(sink: pa.NativeFile, table: pa.Table, specs: dict[str, TensorSpec],
+                     direct: dict[str, str]) -> None:
+    """Write ``table`` into ``sink`` as one Parquet file, with the ``direct`` columns laid out
+    direct (check them afterwards with ``check_direct``: pyarrow decides the page layout)."""
     compression: dict[str, str] = {}
     dictionary: list[str] = []
     statistics: list[str] = []
@@ -83,38 +95,47 @@ def _write(table: pa.Table, specs: dict[str, TensorSpec], direct: dict[str, str]
         for c, k in direct.items() if k == "blob"
     }
     meta[LENGTHS_KEY] = json.dumps(lengths).encode()
-    table = table.replace_schema_metadata(meta)
-    sink = pa.BufferOutputStream()
+    # Direct columns have no nulls: declared required, pyarrow skips computing their definition
+    # levels (half the write time of a fixed-size-list column).
+    schema = pa.schema([f.with_nullable(False) if f.name in direct else f for f in table.schema],
+                       metadata=meta)
+    table = table.cast(schema) if schema != table.schema else table.replace_schema_metadata(meta)
     with pq.ParquetWriter(
         sink, table.schema, compression=compression, use_dictionary=dictionary or False,
         write_statistics=statistics or False, data_page_size=_HUGE, max_rows_per_page=1 << 30,
     ) as w:
         w.write_table(table, row_group_size=rows_per_row_group(table, has_media))
-    return sink.getvalue()
 
 
 def _blob_lengths(col: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.binary_length(col).to_numpy(zero_copy_only=False), np.int64)
 
 
-def _verify(buf: pa.Buffer, table: pa.Table, column: str, kind: str) -> bool:
-    """Check the computed byte range of the first row of every row group on the written bytes."""
-    md = pq.read_metadata(pa.BufferReader(buf))
+def check_direct(md: pq.FileMetaData, table: pa.Table, direct: dict[str, str],
+                 read: Callable[[int, int], bytes]) -> list[str]:
+    """The ``direct`` columns whose written bytes are not where the footer says: for the first row
+    of every row group, the computed byte range (read with ``read(start, end)``) must hold the
+    value (and, for blobs, be preceded by its 4-byte PLAIN length)."""
+    if not direct:
+        return []
     layout = FileLayout.from_metadata(md)
-    data = memoryview(buf)
-    col = table.column(column)
-    for g in range(md.num_row_groups):
-        row = int(layout.rg_starts[g])
-        start, end = layout.byte_range(column, row)
-        if kind == "blob":
-            want = col[row].as_py()
-            if int.from_bytes(data[start - 4:start], "little") != len(want):
-                return False
-        else:
-            want = np.asarray(col[row].values.to_numpy(zero_copy_only=False)).tobytes()
-        if bytes(data[start:end]) != want:
-            return False
-    return True
+    failed = []
+    for column, kind in direct.items():
+        col = table.column(column)
+        for g in range(md.num_row_groups):
+            row = int(layout.rg_starts[g])
+            start, end = layout.byte_range(column, row)
+            if kind == "blob":
+                want = col[row].as_py()
+                got = read(start - 4, end)
+                ok = int.from_bytes(got[:4], "little") == len(want) and got[4:] == want
+            else:
+                want = np.asarray(col[row].values.to_numpy(zero_copy_only=False)).tobytes()
+                ok = read(start, end) == want
+            if not ok:
+                failed.append(column)
+                break
+    return failed
 
 
 @dataclass

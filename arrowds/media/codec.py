@@ -46,5 +46,13 @@ class Codec(abc.ABC):
     def header(self, data: BytesLike) -> tuple[tuple[int, ...], np.dtype]:
         """The ``(shape, dtype)`` that ``decode`` would return, read without decoding the samples."""
 
+    def image_shapes(self, data: np.ndarray, offsets: np.ndarray) -> np.ndarray | None:
+        """Shapes ``(n, 3)`` (H, W, channels) of ``n`` encoded images laid end to end in ``data``
+        (uint8; image ``k`` is ``data[offsets[k]:offsets[k + 1]]``), read from their headers in one
+        vectorised pass. None when the codec has no batch reader or when any image needs the
+        one-at-a-time ``header`` (an unusual layout or bad data, which ``header`` then explains).
+        """
+        return None
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

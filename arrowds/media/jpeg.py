@@ -25,7 +25,7 @@ try:
 except ImportError:  # optional speed-up; Pillow does everything too, only slower
     _simplejpeg = None
 
-__all__ = ["JpegCodec", "JpegInfo", "read_jpeg_info"]
+__all__ = ["JpegCodec", "JpegInfo", "jpeg_image_shapes", "read_jpeg_info"]
 
 # SOFn markers: C0-CF except DHT (C4), JPG (C8) and DAC (CC).
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
@@ -97,6 +97,69 @@ def read_jpeg_info(data: BytesLike) -> JpegInfo:
         i += length
 
 
+#: Marker segments walked before a batch read gives up on an image (and leaves it to read_jpeg_info).
+_BATCH_MAX_SEGMENTS = 32
+_SOF_TABLE = np.zeros(256, bool)
+_SOF_TABLE[list(_DECODABLE_SOF)] = True
+# Segments a batch read steps over: APPn, COM, DQT, DHT, DRI, DAC and the SOFs (which end the walk).
+_SKIPPABLE_TABLE = np.zeros(256, bool)
+_SKIPPABLE_TABLE[[*range(0xE0, 0xF0), 0xFE, 0xDB, 0xC4, 0xDD, 0xCC]] = True
+
+
+def jpeg_image_shapes(data: np.ndarray, offsets: np.ndarray) -> np.ndarray | None:
+    """``read_jpeg_info`` for many JPEGs at once, all walking their marker segments in lockstep.
+
+    Returns ``(n, 3)`` image shapes (channels 1 for gray, else 3), or None as soon as one image is
+    anything but a plain, decodable 8-bit JPEG whose segments start right after each other (fill
+    bytes, standalone markers, truncation, corruption): the caller then reads each header alone,
+    which accepts the unusual and names the fault of the bad.
+    """
+    offsets = np.asarray(offsets, np.int64)
+    n = len(offsets) - 1
+    if n <= 0:
+        return np.zeros((0, 3), np.int64)
+    start, end = offsets[:-1], offsets[1:]
+    if (end - start < 4).any():
+        return None
+    if not ((data[start] == 0xFF) & (data[start + 1] == 0xD8)).all():
+        return None
+    pos = start + 2  # every image's next marker
+    shapes = np.zeros((n, 3), np.int64)
+    todo = np.arange(n)
+    for _ in range(_BATCH_MAX_SEGMENTS):
+        p, e = pos[todo], end[todo]
+        if (p + 4 > e).any():
+            return None
+        if (data[p] != 0xFF).any():
+            return None
+        marker = data[p + 1]
+        sof = _SOF_TABLE[marker]
+        if not (sof | _SKIPPABLE_TABLE[marker]).all():
+            return None
+        length = (data[p + 2].astype(np.int64) << 8) | data[p + 3]
+        if (length < 2).any():
+            return None
+        if sof.any():
+            q, qe = p[sof], e[sof]
+            if ((length[sof] < 8) | (q + 10 > qe)).any():
+                return None
+            precision, comps = data[q + 4], data[q + 9]
+            height = (data[q + 5].astype(np.int64) << 8) | data[q + 6]
+            width = (data[q + 7].astype(np.int64) << 8) | data[q + 8]
+            if ((precision != 8) | (height == 0) | (width == 0)).any():
+                return None
+            if not np.isin(comps, (1, 3, 4)).all():
+                return None
+            done = todo[sof]
+            shapes[done, 0], shapes[done, 1] = height, width
+            shapes[done, 2] = np.where(comps == 1, 1, 3)
+            todo, p, length = todo[~sof], p[~sof], length[~sof]
+            if not todo.size:
+                return shapes
+        pos[todo] = p + 2 + length
+    return None
+
+
 def _error(message: str) -> SampleDecodeError:
     return SampleDecodeError(f"invalid JPEG: {message}", codec="jpeg")
 
@@ -147,6 +210,10 @@ class JpegCodec(Codec):
         """Shape and dtype from the SOF marker: (H, W) for one component, else (H, W, 3); uint8."""
         info = self._checked_info(data)
         return _imaging.image_shape(info.height, info.width, 1 if info.components == 1 else 3), _imaging.UINT8
+
+    def image_shapes(self, data: np.ndarray, offsets: np.ndarray) -> np.ndarray | None:
+        """Shapes of many JPEGs from their frame headers at once (see ``jpeg_image_shapes``)."""
+        return jpeg_image_shapes(data, offsets)
 
     @staticmethod
     def _checked_info(data: BytesLike) -> JpegInfo:

@@ -27,7 +27,7 @@ from arrowds.media.sniff import (
     sniff_compression,
 )
 
-__all__ = ["MediaSample", "read", "transcode"]
+__all__ = ["MediaSample", "claimed_buffers", "read", "transcode"]
 
 # Formats whose files always start with their magic bytes, so content that sniffs as nothing is
 # certainly not one of them. (mp3/mp4 files may start otherwise.)
@@ -48,15 +48,18 @@ class MediaSample:
         compression: str | None = None,
         storage_options: dict[str, Any] | None = None,
     ):
-        if isinstance(source, (bytes, bytearray, memoryview)):
+        if type(source) is bytes:  # the common case first: nothing to copy or check
             self._path: str | None = None
-            self._buffer: bytes | None = bytes(source)
+            self._buffer: bytes | None = source
+        elif isinstance(source, (bytes, bytearray, memoryview)):
+            self._path = None
+            self._buffer = bytes(source)
         elif isinstance(source, (str, os.PathLike)):
             self._path = os.fspath(source)
             self._buffer = None
         else:
             raise TypeError(f"read() takes a path, URL or bytes, not {type(source).__name__}")
-        self._storage_options = dict(storage_options or {})
+        self._storage_options = dict(storage_options) if storage_options else None
         self._claimed: str | None = None
         self._claimed_from = ""
         if compression is not None:
@@ -160,7 +163,7 @@ class MediaSample:
     def _fetch(self) -> bytes:
         assert self._path is not None
         try:
-            with fsspec.open(self._path, "rb", **self._storage_options) as f:
+            with fsspec.open(self._path, "rb", **(self._storage_options or {})) as f:
                 return f.read()
         except FileNotFoundError as exc:
             raise FileNotFoundError(errno.ENOENT, "No such media file", self._path) from exc
@@ -179,6 +182,19 @@ class MediaSample:
         known = self._claimed or (self._buffer is not None and sniff_compression(self._buffer)) or None
         where = f"path={self._path!r}" if self._path is not None else f"bytes={len(self._buffer or b'')}"
         return f"MediaSample({where}, compression={known!r})"
+
+
+def claimed_buffers(values: Any, compression: str) -> list[bytes] | None:
+    """The bytes of every sample in ``values`` when each is a ``MediaSample`` claiming
+    ``compression`` (by argument or extension); else None. Lets a batch append read all the
+    headers in one pass (which also checks the magic bytes) instead of one sample at a time.
+    """
+    out = []
+    for v in values:
+        if type(v) is not MediaSample or v._claimed != compression:
+            return None
+        out.append(v.buffer)
+    return out
 
 
 def read(

@@ -53,6 +53,8 @@ _IMAGE_BRANDS = {b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"hevc", 
 
 def canonical_compression(name: str) -> str | None:
     """The canonical spelling of a format name (``"JPG"`` -> ``"jpeg"``), or None if unknown."""
+    if name in EXTENSIONS:
+        return name
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
     return key if key in EXTENSIONS else None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any, BinaryIO, TypeVar
 
 import fsspec
+import pyarrow as pa
 
 from arrowds.errors import ArrowdsError, StorageError
 from arrowds.storage.secrets import Redactor
@@ -162,6 +164,14 @@ class Storage:
             self._do("write", key, self.fs.makedirs, path.rsplit("/", 1)[0], exist_ok=True)
             self._do("write", key, self.fs.pipe_file, path, bytes(data))
 
+    @contextmanager
+    def open_output(self, key: str) -> Iterator[pa.NativeFile]:
+        """A pyarrow output stream whose bytes become the object ``key`` when the block ends
+        without error (nothing is written otherwise); the same atomicity as ``write``."""
+        sink = pa.BufferOutputStream()
+        yield sink
+        self.write(key, sink.getvalue())
+
     def put_if_absent(self, key: str, data: bytes) -> bool:
         """Write ``key`` only if nothing is there; return whether this call wrote it.
 
@@ -276,6 +286,27 @@ class LocalStorage(Storage):
         tmp = f"{path}{TMP_MARK}{os.getpid()}-{threading.get_ident()}"
         self._write_file(tmp, data)
         os.replace(tmp, path)
+        self._forget(key)
+
+    @contextmanager
+    def open_output(self, key: str) -> Iterator[pa.NativeFile]:
+        """Streams straight into a file beside ``key`` (no copy of the object in memory), then
+        fsyncs it and renames it into place."""
+        path = self.path(key)
+        tmp = f"{path}{TMP_MARK}{os.getpid()}-{threading.get_ident()}"
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        sink = pa.OSFile(tmp, "wb")
+        try:
+            yield sink
+            sink.flush()
+            os.fsync(sink.fileno())
+            sink.close()
+            os.replace(tmp, path)
+        except BaseException:
+            sink.close()
+            with suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
         self._forget(key)
 
     def delete(self, key: str) -> None:

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from arrowds import _config
 from arrowds.format import columns as cols
-from arrowds.format.parquet import write_parquet
+from arrowds.format.parquet import check_direct, plan_direct, write_parquet_to
 from arrowds.storage import Storage
 from arrowds.table import deletion
 from arrowds.table.locate import RowLocator
@@ -38,10 +39,23 @@ class ArrowCell:
 def write_fragment(storage: Storage, table: pa.Table, manifest: Manifest) -> Fragment:
     """Write ``table`` as a new Parquet fragment (row ids are set by the caller)."""
     specs = {s.name: s for s in manifest.tensors if s.settled and s.column in table.column_names}
-    buf = write_parquet(table, specs)
-    key = f"{DATA}/{uuid.uuid4().hex}.parquet"
-    storage.write(key, buf)
-    return Fragment(file=key, rows=table.num_rows, size=buf.size, first_rowid=0)
+    direct = plan_direct(table, specs)
+    while True:
+        key = f"{DATA}/{uuid.uuid4().hex}.parquet"
+        with storage.open_output(key) as sink:
+            write_parquet_to(sink, table, specs, direct)
+            size = sink.tell()
+        failed = direct and check_direct(_footer(storage, key), table, direct,
+                                         lambda a, b, key=key: storage.read_range(key, a, b))
+        if not failed:
+            return Fragment(file=key, rows=table.num_rows, size=size, first_rowid=0)
+        storage.delete(key)  # pyarrow laid pages out differently: write again, read those via pyarrow
+        direct = {c: k for c, k in direct.items() if c not in failed}
+
+
+def _footer(storage: Storage, key: str) -> pq.FileMetaData:
+    with storage.open_input(key) as f:
+        return pq.read_metadata(f)
 
 
 def split_table(table: pa.Table) -> list[pa.Table]:

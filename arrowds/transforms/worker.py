@@ -248,8 +248,7 @@ class _Writer:
             if not preps:
                 parts = [cols.null_arrays(spec, n)]
             else:
-                parts = [cols.stacked_to_arrow(spec, p.stacked) if p.stacked is not None
-                         else cols.to_arrow(spec, p.samples) for p in preps]
+                parts = [p.to_arrow(spec) for p in preps]
             for f in cols.fields(spec):
                 chunks = [p[f.name].cast(f.type) for p in parts]
                 arrays[f.name] = chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)

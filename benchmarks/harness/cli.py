@@ -24,6 +24,7 @@ from .data import make_embeddings, make_images, random_indices
 from .decode import DECODER_NAME
 from .report import embedding_table, image_table
 from .targets import Target, as_dicts, embedding_targets, image_targets, targets_table
+from .timing import warm_imports
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 FULL = {"images": 20_000, "embeddings": 1_000_000, "random": 1_000}
@@ -67,6 +68,7 @@ def run_images(args: argparse.Namespace) -> dict:
     cfg = images.ImageConfig(args.data_dir, args.random, args.batch_size, args.seed)
     indices = random_indices(len(data), args.random, args.seed)
     results = []
+    warm_imports()
     for peer in _selected(image_peers(), args.systems):
         print(f"  {peer.name} ...", flush=True)
         results.append(images.run_peer(peer, data, cfg, indices))
@@ -88,6 +90,7 @@ def run_embeddings(args: argparse.Namespace) -> dict:
     cfg = embeddings.EmbeddingConfig(args.data_dir, args.random, args.seed)
     indices = random_indices(len(data), args.random, args.seed)
     results = []
+    warm_imports()
     for peer in _selected(embedding_peers(), args.systems):
         print(f"  {peer.name} ...", flush=True)
         results.append(embeddings.run_peer(peer, data, cfg, indices))

@@ -85,13 +85,35 @@ def fsync_tree(path: Path) -> None:
             os.close(fd)
 
 
-def timed_ingest(write: Callable[[], object], path: Path) -> dict[str, float]:
-    """Seconds until the writer returns, and until everything it wrote is fsynced (durable)."""
-    start = time.perf_counter()
-    write()
-    writer = time.perf_counter() - start
-    fsync_tree(path)
-    return {"writer_s": writer, "ingest_s": time.perf_counter() - start}
+def timed_ingest(write: Callable[[], object], path: Path, repeat: int = 2) -> dict[str, float]:
+    """Seconds until the writer returns, and until everything it wrote is fsynced (durable).
+
+    The write runs ``repeat`` times, each into a fresh ``path``; the fastest run is reported and
+    every run is kept. The first large write of a process pays for faulting in fresh memory (on
+    this VM ~0.5 s for 130 MB), which otherwise lands on whichever system happens to run first.
+    """
+    runs: list[tuple[float, float]] = []
+    for _ in range(max(1, repeat)):
+        fresh_dir(path)
+        start = time.perf_counter()
+        write()
+        writer = time.perf_counter() - start
+        fsync_tree(path)
+        runs.append((writer, time.perf_counter() - start))
+    writer, durable = min(runs, key=lambda r: r[1])
+    return {"writer_s": writer, "ingest_s": durable, "ingest_runs_s": [r[1] for r in runs]}
+
+
+def warm_imports() -> None:
+    """Import what libraries would otherwise import lazily inside the first timed step.
+
+    pyarrow imports pandas (~0.2 s here) the first time ``pa.array`` is given a Python list, and
+    that landed on whichever system ingested first.
+    """
+    import pyarrow as pa
+
+    pa.array([b""])
+    pa.array([1])
 
 
 def prime_allocator(nbytes: int) -> None:

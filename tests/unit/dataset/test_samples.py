@@ -170,3 +170,32 @@ def test_refused_batch_adds_no_class_names() -> None:
 def test_strings_in_a_tensor_without_class_names_are_refused() -> None:
     with pytest.raises(TensorDtypeMismatchError, match="text or json"):
         prepare(TensorSpec("n", "generic", "int64"), ["dog"], {}, 0)
+
+
+def _jpeg(h: int, w: int) -> bytes:
+    from arrowds.media import get_codec
+
+    return get_codec("jpeg").encode(np.full((h, w, 3), 90, np.uint8))
+
+
+def test_claimed_jpegs_are_prepared_as_arrow_columns_in_one_pass() -> None:
+    from arrowds.media import read
+
+    spec = TensorSpec("images", htype="image", dtype="uint8", sample_compression="jpeg")
+    blobs = [_jpeg(8, 16), _jpeg(24, 8)]
+    prep = prepare(spec, [read(b, compression="jpeg") for b in blobs], {}, 0)
+    assert prep.columns is not None and len(prep) == 2
+    assert prep.columns[spec.column].to_pylist() == blobs
+    assert prep.spec.layout == "blob"
+    assert (prep.spec.min_shape, prep.spec.max_shape) == ((8, 8, 3), (24, 16, 3))
+    assert prep.sample(1).shape == (24, 8, 3) and prep.sample(1).data == blobs[1]
+    assert prep.drop_front(1).columns[spec.column].to_pylist() == blobs[1:]
+
+
+def test_unclaimed_or_mixed_media_takes_the_sample_by_sample_path() -> None:
+    from arrowds.media import read
+
+    spec = TensorSpec("images", htype="image", dtype="uint8", sample_compression="jpeg")
+    for values in ([_jpeg(8, 8)], [read(_jpeg(8, 8)), read(_jpeg(8, 8), compression="jpeg")]):
+        prep = prepare(spec, values, {}, 0)
+        assert prep.columns is None and len(prep.samples) == len(values)

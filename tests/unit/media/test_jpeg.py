@@ -210,3 +210,71 @@ def test_encode_refuses(array, error, match, jpeg_backend):
 def test_encode_refuses_bad_options(options):
     with pytest.raises(ValueError):
         codec.encode(np.zeros((4, 4, 3), np.uint8), **options)
+
+
+# -- batch header reads ----------------------------------------------------------------------
+def _packed(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    offsets = np.zeros(len(blobs) + 1, np.int64)
+    np.cumsum([len(b) for b in blobs], out=offsets[1:])
+    return np.frombuffer(b"".join(blobs), np.uint8), offsets
+
+
+def _image_shape(data: bytes) -> tuple[int, int, int]:
+    info = read_jpeg_info(data)
+    return info.height, info.width, 1 if info.components == 1 else 3
+
+
+def test_batch_shapes_match_one_at_a_time(photo, pil_bytes):
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 3000
+    blobs = [
+        pil_bytes(photo(40, 56, 3), "JPEG"),
+        pil_bytes(Image.fromarray(photo(17, 9, 3)).convert("L"), "JPEG"),
+        pil_bytes(photo(33, 21, 3), "JPEG", progressive=True),
+        pil_bytes(Image.fromarray(photo(12, 30, 3)).convert("CMYK"), "JPEG"),
+        pil_bytes(photo(20, 30, 3), "JPEG", exif=exif),  # a 3 KB APP1 segment first
+        pil_bytes(photo(300, 2, 3), "JPEG", subsampling="4:4:4"),
+    ]
+    data, offsets = _packed(blobs)
+    got = codec.image_shapes(data, offsets)
+    assert got.tolist() == [list(_image_shape(b)) for b in blobs]
+    assert codec.image_shapes(*_packed([])).shape == (0, 3)
+
+
+def test_batch_leaves_the_unusual_and_the_bad_to_the_one_at_a_time_reader(photo, pil_bytes):
+    good = pil_bytes(photo(20, 30, 3), "JPEG")
+    i = _sof_offset(good)
+    unusual_or_bad = [
+        good[:i] + b"\xff\xff\xff" + good[i:],  # legal fill bytes: read_jpeg_info takes it
+        good[: i + 4] + b"\x0c" + good[i + 5:],  # 12-bit
+        good[: i + 1] + b"\xc5" + good[i + 2:],  # hierarchical SOF5
+        good[:i],  # truncated before the SOF
+        good[: i + 6],  # truncated inside the SOF
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,
+        b"\xff\xd8",
+    ]
+    for odd in unusual_or_bad:
+        for blobs in ([odd], [good, odd, good]):
+            assert codec.image_shapes(*_packed(blobs)) is None, odd[:12]
+    assert codec.image_shapes(*_packed([good, good])).tolist() == [[20, 30, 3]] * 2
+
+
+def test_batch_never_disagrees_with_the_one_at_a_time_reader(photo, pil_bytes):
+    """Any cut or single-byte change of a valid file: the batch reader gives the same shape as
+    read_jpeg_info, or gives up; it never returns a shape for a file read_jpeg_info refuses."""
+    good = pil_bytes(photo(24, 40, 3), "JPEG")
+    rng = np.random.default_rng(0)
+    variants = [good[:cut] for cut in range(0, _sof_offset(good) + 12)]
+    for _ in range(300):
+        b = bytearray(good)
+        b[int(rng.integers(0, _sof_offset(good) + 12))] = int(rng.integers(0, 256))
+        variants.append(bytes(b))
+    for v in variants:
+        got = codec.image_shapes(*_packed([v]))
+        if got is None:
+            continue
+        try:
+            want = codec.header(v)[0]
+        except SampleDecodeError:
+            raise AssertionError(f"batch read a shape from a file header() refuses: {v[:24]!r}") from None
+        assert tuple(got[0]) == (*want[:2], 1 if len(want) == 2 else 3)

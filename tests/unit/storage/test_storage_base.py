@@ -197,3 +197,19 @@ def test_local_write_is_atomic_rename(tmp_path) -> None:
     s.write("dir/k", DATA)
     s.write("dir/k", b"x")
     assert sorted(os.listdir(tmp_path / "r" / "dir")) == ["k"], "no temporary files left behind"
+
+
+def test_open_output_publishes_on_success_only(storage: Storage) -> None:
+    with storage.open_output("data/f.bin") as sink:
+        sink.write(b"hello ")
+        sink.write(b"world")
+        assert not storage.exists("data/f.bin")  # not visible until the block ends
+    assert storage.read("data/f.bin") == b"hello world"
+    with pytest.raises(RuntimeError, match="writer failed"):
+        with storage.open_output("data/g.bin") as sink:
+            sink.write(b"half")
+            raise RuntimeError("writer failed")
+    assert not storage.exists("data/g.bin")
+    assert storage.list_all("data") == ["data/f.bin"]
+    found = storage.fs.find(storage.path("data"))  # temporary files too (list_all hides them)
+    assert [p.rsplit("/", 1)[-1] for p in found] == ["f.bin"]

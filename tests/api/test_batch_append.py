@@ -1,0 +1,84 @@
+"""A batch of ``ads.read`` JPEGs is appended in one pass (one Arrow array, every header read at
+once): what it stores must be exactly what the sample-by-sample path stores, and a bad sample in
+the batch must still be named by tensor and index with nothing written."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import arrowds as ads
+from tests.conftest import jpeg_bytes, photo
+
+
+def _gray_jpeg(seed: int) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(photo(seed)[:, :, 0]).save(out, "JPEG")
+    return out.getvalue()
+
+
+def _blobs() -> list[bytes]:
+    return [jpeg_bytes(photo(i, 16 + i, 24)) for i in range(6)] + [_gray_jpeg(7)]
+
+
+def _dataset(url: str, compression: str = "jpeg"):
+    """``compression="default"``: the image htype's default, which keeps what files come in."""
+    ds = ads.empty(url, overwrite=True)
+    options = {} if compression == "default" else {"sample_compression": compression}
+    ds.create_tensor("images", htype="image", **options)
+    return ds
+
+
+@pytest.mark.parametrize("compression", ["jpeg", "default"])
+def test_batch_stores_what_one_at_a_time_stores(url, compression):
+    blobs = _blobs()
+    batch = _dataset(url + "/batch", compression)
+    with batch:
+        batch.images.extend([ads.read(b, compression="jpeg") for b in blobs])
+    single = _dataset(url + "/single", compression)
+    with single:
+        for b in blobs:
+            single.images.append(ads.read(b, compression="jpeg"))
+    for ds in (ads.load(url + "/batch"), ads.load(url + "/single")):
+        assert ds.images.meta.sample_compression == "jpeg"
+        assert ds.images.tobytes() == blobs  # stored unchanged
+        assert [ds.images[i].shape for i in range(len(blobs))] == \
+            [(16 + i, 24, 3) for i in range(6)] + [(32, 48, 1)]
+    for a, b in zip(batch.images.numpy(aslist=True), single.images.numpy(aslist=True)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bad_sample_in_a_batch_is_named_and_nothing_is_written(url):
+    ds = _dataset(url)
+    with ds:
+        ds.images.extend([ads.read(b, compression="jpeg") for b in _blobs()[:2]])
+    blobs = _blobs()
+    blobs[4] = blobs[4][:40]  # truncated before its frame header
+    with pytest.raises(ads.SampleDecodeError, match="tensor 'images', index 6"):
+        ds.images.extend([ads.read(b, compression="jpeg") for b in blobs])
+    png = io.BytesIO()
+    Image.fromarray(photo(1)).save(png, "PNG")
+    blobs[4] = png.getvalue()  # a png claimed to be a jpeg
+    with pytest.raises(ads.SampleDecodeError, match="tensor 'images', index 6"):
+        ds.images.extend([ads.read(b, compression="jpeg") for b in blobs])
+    again = ads.load(url)
+    assert len(again.images) == 2
+    assert again.images[1].numpy().shape == (17, 24, 3)
+
+
+def test_rows_of_a_pending_batch_can_be_read_and_updated(url):
+    blobs = _blobs()
+    ds = _dataset(url)
+    with ds:
+        ds.images.extend([ads.read(b, compression="jpeg") for b in blobs])
+        assert ds.images[2].shape == (18, 24, 3)
+        ds.images[2] = ads.read(blobs[0], compression="jpeg")
+        ds.images.extend([ads.read(b, compression="jpeg") for b in blobs[:1]])
+    again = ads.load(url)
+    assert len(again.images) == len(blobs) + 1
+    assert again.images.tobytes()[2] == blobs[0]
+    assert again.images.tobytes()[3] == blobs[3]
+    np.testing.assert_array_equal(again.images[2].numpy(), again.images[0].numpy())
