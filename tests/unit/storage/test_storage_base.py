@@ -213,3 +213,13 @@ def test_open_output_publishes_on_success_only(storage: Storage) -> None:
     assert storage.list_all("data") == ["data/f.bin"]
     found = storage.fs.find(storage.path("data"))  # temporary files too (list_all hides them)
     assert [p.rsplit("/", 1)[-1] for p in found] == ["f.bin"]
+
+
+def test_local_read_ranges_joins_neighbours_and_keeps_order(tmp_path) -> None:
+    storage = open_storage(str(tmp_path))
+    data = bytes(range(256)) * 64  # 16 KiB
+    storage.write("f", data)
+    starts = [0, 4, 10, 5000, 9000, 20, 16000, 3]  # neighbours, a far jump, backwards, overlap
+    ends = [4, 10, 4000, 5004, 16384, 30, 16384, 8]
+    assert storage.read_ranges("f", starts, ends) == [data[s:e] for s, e in zip(starts, ends)]
+    assert storage.read_ranges("f", [], []) == []
