@@ -62,7 +62,7 @@ class DatasetCore:
         loc = self._locator
         if loc is None or loc.fragments is not self.manifest.fragments:
             loc = self._locator = RowLocator(self.manifest.fragments)
-            self.reader.know_sizes({f.file: f.size for f in self.manifest.fragments})
+            self.reader.know_fragments(self.manifest.fragments)
         return loc
 
     def spec(self, name: str) -> TensorSpec:

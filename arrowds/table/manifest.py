@@ -30,6 +30,7 @@ class Fragment:
     first_rowid: int | None = None
     rowids: tuple[int, ...] | None = None
     deleted: deletion.Ranges = ()
+    footer: int | None = None  # bytes at the end of the file holding the Parquet footer
 
     @property
     def visible(self) -> int:
@@ -55,6 +56,8 @@ class Fragment:
             d["first_rowid"] = self.first_rowid
         if self.deleted:
             d["deleted"] = [list(r) for r in self.deleted]
+        if self.footer is not None:
+            d["footer"] = self.footer
         return d
 
     @classmethod
@@ -65,6 +68,7 @@ class Fragment:
             first_rowid=d.get("first_rowid"),
             rowids=tuple(rowids) if rowids is not None else None,
             deleted=tuple((int(a), int(b)) for a, b in d.get("deleted", ())),
+            footer=int(d["footer"]) if d.get("footer") is not None else None,
         )
 
 

@@ -8,6 +8,7 @@ rewritten whole instead. Rows keep their row ids either way.
 
 from __future__ import annotations
 
+import struct
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -45,17 +46,17 @@ def write_fragment(storage: Storage, table: pa.Table, manifest: Manifest) -> Fra
         with storage.open_output(key) as sink:
             write_parquet_to(sink, table, specs, direct)
             size = sink.tell()
-        failed = direct and check_direct(_footer(storage, key), table, direct,
-                                         lambda a, b, key=key: storage.read_range(key, a, b))
+        tail = storage.read_range(key, size - 8, size)
+        footer = struct.unpack("<I", tail[:4])[0] + 8
+        if not direct:
+            break
+        md = pq.read_metadata(pa.BufferReader(storage.read_range(key, size - footer, size)))
+        failed = check_direct(md, table, direct, lambda a, b, key=key: storage.read_range(key, a, b))
         if not failed:
-            return Fragment(file=key, rows=table.num_rows, size=size, first_rowid=0)
+            break
         storage.delete(key)  # pyarrow laid pages out differently: write again, read those via pyarrow
         direct = {c: k for c, k in direct.items() if c not in failed}
-
-
-def _footer(storage: Storage, key: str) -> pq.FileMetaData:
-    with storage.open_input(key) as f:
-        return pq.read_metadata(f)
+    return Fragment(file=key, rows=table.num_rows, size=size, first_rowid=0, footer=footer)
 
 
 def split_table(table: pa.Table) -> list[pa.Table]:

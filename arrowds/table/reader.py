@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -13,6 +14,7 @@ import pyarrow.parquet as pq
 from arrowds.errors import DatasetCorruptError
 from arrowds.format.parquet import FileLayout
 from arrowds.storage import Storage
+from arrowds.table.manifest import Fragment
 
 _FOOTER_CACHE_FILES = 2048
 _FOOTER_GUESS = 64 * 1024
@@ -29,12 +31,13 @@ class FragmentReader:
         self.storage = storage
         self._layouts: OrderedDict[str, FileLayout] = OrderedDict()
         self._files: OrderedDict[str, pq.ParquetFile] = OrderedDict()
-        self._sizes: dict[str, int] = {}
+        self._sizes: dict[str, tuple[int, int | None]] = {}
         self._lock = threading.Lock()
 
-    def know_sizes(self, sizes: dict[str, int]) -> None:
-        """Remember file sizes (from a manifest) so footer reads need no size request."""
-        self._sizes.update(sizes)
+    def know_fragments(self, fragments: Iterable[Fragment]) -> None:
+        """Remember file and footer sizes (from a manifest) so a footer is one exact ranged
+        read, with no size request."""
+        self._sizes.update((f.file, (f.size, f.footer)) for f in fragments)
 
     def layout(self, file: str) -> FileLayout:
         """The parsed footer of ``file``: one ranged read of its tail (two if the footer is
@@ -45,16 +48,16 @@ class FragmentReader:
         with self._lock:
             lay = self._layouts.get(file)
             if lay is None:
-                lay = FileLayout.from_metadata(self._read_footer(file, self._sizes.get(file)))
+                lay = FileLayout.from_metadata(self._read_footer(file, *self._sizes.get(file, (0, None))))
                 self._layouts[file] = lay
                 while len(self._layouts) > _FOOTER_CACHE_FILES:
                     self._layouts.popitem(last=False)
             return lay
 
-    def _read_footer(self, file: str, size: int | None) -> pq.FileMetaData:
+    def _read_footer(self, file: str, size: int, footer: int | None) -> pq.FileMetaData:
         if not size:
             size = self.storage.size(file)
-        tail = self.storage.read_range(file, max(0, size - _FOOTER_GUESS), size)
+        tail = self.storage.read_range(file, max(0, size - (footer or _FOOTER_GUESS)), size)
         if len(tail) < 8 or tail[-4:] != b"PAR1":
             raise DatasetCorruptError(f"{self.storage.key_url(file)} is not a Parquet file")
         need = struct.unpack("<I", tail[-8:-4])[0] + 8

@@ -14,7 +14,6 @@ from tests.conftest import jpeg_bytes, photo
 from tests.servers import Proxy
 
 N_DISTINCT, TARGET_BYTES = 8, 200 * 2**20
-FOOTER = 64 * 1024
 
 
 @pytest.fixture(scope="session")
@@ -53,14 +52,14 @@ def test_one_sample_reads_its_bytes_and_one_footer(big_s3, s3_server, proxy) -> 
     assert img.shape == (512, 768, 3)
     sample = len(jpegs[i % N_DISTINCT])
     reqs = list(proxy.requests)
-    # the footer (once per fragment: its last 64 KiB, plus the rest of it if it is longer),
-    # then exactly the sample's bytes, all from one fragment
-    assert len(reqs) <= 3 and len({p for _, p, _ in reqs}) == 1, reqs
+    # the footer (once per fragment: one exact read, the manifest records its length), then
+    # exactly the sample's bytes, all from one fragment
+    assert len(reqs) == 2 and len({p for _, p, _ in reqs}) == 1, reqs
     assert reqs[-1][2] == sample
     key = reqs[0][1].split("/big/", 1)[1]
     footer = ds._core.reader.layout(key).metadata.serialized_size + 8
-    assert sum(b for _, _, b in reqs[:-1]) == max(FOOTER, footer)
-    assert proxy.bytes_for() <= footer + 2**20 + FOOTER  # the spec's bound: footer + one row group
+    assert reqs[0][2] == footer
+    assert proxy.bytes_for() <= footer + 2**20  # the spec's bound: footer + one row group
     proxy.reset()
     ds.images[i + 1].numpy()  # same fragment: the footer is cached
     assert proxy.count() == 1 and proxy.bytes_for() == len(jpegs[(i + 1) % N_DISTINCT])
@@ -73,11 +72,9 @@ def test_labels_transfer_no_image_bytes(big_s3, s3_server, proxy) -> None:
     proxy.reset()
     labels = ds.labels.numpy().ravel()
     assert np.array_equal(labels, np.arange(n) % 10)
-    fragments = len({f.file for f in ds._core.manifest.fragments})
-    biggest = max(n for _, _, n in proxy.requests)
-    assert biggest <= FOOTER, "a response larger than a footer read: image bytes came too"
+    footers = [f.footer for f in ds._core.manifest.fragments]
     smallest_jpeg = min(map(len, jpegs))
-    non_footer = [b for _, _, b in proxy.requests if b != FOOTER]
+    non_footer = [b for _, _, b in proxy.requests if b not in footers]
     assert all(b < smallest_jpeg for b in non_footer), "a response as big as an image"
-    assert proxy.bytes_for() <= fragments * FOOTER + sum(non_footer)
+    assert proxy.bytes_for() <= sum(footers) + sum(non_footer)
     assert proxy.bytes_for() < 2 * 2**20  # vs ~200 MB of images

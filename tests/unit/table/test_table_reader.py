@@ -16,6 +16,7 @@ from arrowds.format import Blob, TensorSpec
 from arrowds.format import columns as cols
 from arrowds.format.parquet import write_parquet
 from arrowds.storage import open_storage
+from arrowds.table.manifest import Fragment
 from arrowds.table.reader import FragmentReader
 
 SETTINGS = settings(max_examples=60, deadline=None,
@@ -116,9 +117,15 @@ def test_footer_bigger_than_the_first_guess_costs_only_its_missing_head() -> Non
 
     storage.read_range = counting  # type: ignore[method-assign]
     reader = FragmentReader(storage)
-    reader.know_sizes({"data/f.parquet": len(data)})
+    reader.know_fragments([Fragment("data/f.parquet", rows=1000, size=len(data))])
     lay = reader.layout("data/f.parquet")
     assert lay.metadata.num_row_groups == 100
     footer = int.from_bytes(data[-8:-4], "little") + 8
     assert footer > 64 * 1024
     assert len(reads) == 2 and sum(e - s for s, e in reads) == footer
+    # a manifest that records the footer's length: one exact read
+    reads.clear()
+    reader = FragmentReader(storage)
+    reader.know_fragments([Fragment("data/f.parquet", rows=1000, size=len(data), footer=footer)])
+    assert reader.layout("data/f.parquet").metadata.num_row_groups == 100
+    assert reads == [(len(data) - footer, len(data))]
