@@ -18,6 +18,10 @@ from arrowds.table.manifest import Fragment
 
 _FOOTER_CACHE_FILES = 2048
 _FOOTER_GUESS = 64 * 1024
+#: Decoded row-group columns kept for sample-by-sample reads: at most this many bytes in all,
+#: and only column chunks up to _CHUNK_CACHE_ITEM (labels, boxes, text; not media).
+_CHUNK_CACHE_BYTES = 64 << 20
+_CHUNK_CACHE_ITEM = 1 << 20
 
 
 class FragmentReader:
@@ -32,6 +36,8 @@ class FragmentReader:
         self._layouts: OrderedDict[str, FileLayout] = OrderedDict()
         self._files: OrderedDict[str, pq.ParquetFile] = OrderedDict()
         self._sizes: dict[str, tuple[int, int | None]] = {}
+        self._chunks: OrderedDict[tuple[str, str, int], pa.Array] = OrderedDict()
+        self._chunk_bytes = 0
         self._lock = threading.Lock()
 
     def know_fragments(self, fragments: Iterable[Fragment]) -> None:
@@ -89,16 +95,19 @@ class FragmentReader:
     # -- generic path --------------------------------------------------------------------
     def read_columns(self, file: str, columns: list[str], offsets: np.ndarray) -> dict[str, pa.Array]:
         """Values of ``columns`` at physical ``offsets`` (any order, repeats allowed), through
-        pyarrow, reading only the row groups that hold them. Absent columns come back null."""
+        pyarrow, reading only the row groups that hold them. Absent columns come back null.
+
+        A read within one row group keeps that group's decoded columns (the small ones) in a
+        bounded cache, so sample-by-sample reads (``ds.labels[i]`` in a loop) decode each row
+        group once instead of once per sample."""
         lay = self.layout(file)
         present = [c for c in columns if c in lay.column_index]
         offsets = np.asarray(offsets, np.int64)
         out: dict[str, pa.Array] = {}
         if present:
             rgs = np.unique(lay.row_group_of(offsets))
-            pf = self.parquet_file(file)
-            with self._lock:  # a ParquetFile's file object is not safe across threads
-                table = pf.read_row_groups(rgs.tolist(), columns=present, use_threads=False)
+            data = (self._one_row_group(file, lay, present, int(rgs[0])) if len(rgs) == 1
+                    else self._row_groups(file, present, rgs))
             base = lay.rg_starts[rgs]
             counts = lay.rg_starts[rgs + 1] - base
             table_start = np.zeros(len(rgs), np.int64)
@@ -107,13 +116,43 @@ class FragmentReader:
             idx = table_start[which] + (offsets - base[which])
             contiguous = idx.size and idx[0] + idx.size == idx[-1] + 1 and np.all(np.diff(idx) == 1)
             for c in present:
-                col = table.column(c)
+                col = data[c]
                 col = col.slice(int(idx[0]), idx.size) if contiguous else col.take(pa.array(idx))
                 out[c] = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
         for c in columns:
             if c not in out:
                 out[c] = None  # caller knows the type; None means "no such column in file"
         return out
+
+    def _row_groups(self, file: str, columns: list[str], rgs: np.ndarray) -> dict[str, pa.ChunkedArray]:
+        pf = self.parquet_file(file)
+        with self._lock:  # a ParquetFile's file object is not safe across threads
+            table = pf.read_row_groups(rgs.tolist(), columns=columns, use_threads=False)
+        return {c: table.column(c) for c in columns}
+
+    def _one_row_group(self, file: str, lay: FileLayout, columns: list[str], g: int) -> dict[str, pa.Array]:
+        got: dict[str, pa.Array] = {}
+        with self._lock:
+            for c in columns:
+                hit = self._chunks.get((file, c, g))
+                if hit is not None:
+                    self._chunks.move_to_end((file, c, g))
+                    got[c] = hit
+        missing = [c for c in columns if c not in got]
+        if missing:
+            table = self._row_groups(file, missing, np.array([g]))
+            rg = lay.metadata.row_group(g)
+            with self._lock:
+                for c in missing:
+                    col = table[c].combine_chunks()
+                    got[c] = col
+                    leaf = rg.column(lay.column_index[c])
+                    if leaf.total_uncompressed_size <= _CHUNK_CACHE_ITEM and col.nbytes <= _CHUNK_CACHE_ITEM:
+                        self._chunks[(file, c, g)] = col
+                        self._chunk_bytes += col.nbytes
+                while self._chunk_bytes > _CHUNK_CACHE_BYTES and self._chunks:
+                    self._chunk_bytes -= self._chunks.popitem(last=False)[1].nbytes
+        return got
 
     def read_table(self, file: str, columns: list[str] | None = None) -> pa.Table:
         pf = self.parquet_file(file)

@@ -129,3 +129,29 @@ def test_footer_bigger_than_the_first_guess_costs_only_its_missing_head() -> Non
     reader.know_fragments([Fragment("data/f.parquet", rows=1000, size=len(data), footer=footer)])
     assert reader.layout("data/f.parquet").metadata.num_row_groups == 100
     assert reads == [(len(data) - footer, len(data))]
+
+
+def test_sample_by_sample_reads_decode_each_row_group_once(tmp_path) -> None:
+    """``ds.labels[i]`` in a loop: the first sample of a row group reads it, the others of the
+    same group read nothing (a bounded cache of small decoded column chunks)."""
+    from tests.counting import CountingFileSystem
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_config, "MEDIA_ROW_GROUP_BYTES", 400)
+        mp.setattr(_config, "MIN_ROW_GROUP_ROWS", 1)
+        w = Written(f"countbytes://{tmp_path}/ds")
+    lay = w.reader.layout("data/f.parquet")
+    g = int(lay.row_group_of(np.array([N // 2]))[0])
+    a, b = int(lay.rg_starts[g]), int(lay.rg_starts[g + 1])
+    assert b - a > 1
+    CountingFileSystem.reset()
+    first = w.reader.read_columns("data/f.parquet", ["lab"], np.array([a]))["lab"]
+    assert CountingFileSystem.bytes_read > 0
+    CountingFileSystem.reset()
+    for r in range(a, b):
+        got = w.reader.read_columns("data/f.parquet", ["lab"], np.array([r]))["lab"]
+        assert got.to_pylist() == [int(w.lab[r])]
+    assert CountingFileSystem.bytes_read == 0
+    assert first.to_pylist() == [int(w.lab[a])]
+    other = w.reader.read_columns("data/f.parquet", ["lab"], np.array([b]))["lab"]  # next group
+    assert other.to_pylist() == [int(w.lab[b])] and CountingFileSystem.bytes_read > 0
