@@ -68,7 +68,7 @@ def run_images(args: argparse.Namespace) -> dict:
     cfg = images.ImageConfig(args.data_dir, args.random, args.batch_size, args.seed)
     indices = random_indices(len(data), args.random, args.seed)
     results = []
-    warm_imports()
+    warm_imports(data.jpegs)
     for peer in _selected(image_peers(), args.systems):
         print(f"  {peer.name} ...", flush=True)
         results.append(images.run_peer(peer, data, cfg, indices))
