@@ -8,12 +8,16 @@ import threading
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from arrowds.storage import Storage, normalize_url, open_storage
 from arrowds.storage.base import LocalStorage, MemoryStorage
 
 DATA = bytes(range(256)) * 3
+DATA_20K = bytes(np.random.default_rng(3).integers(0, 256, 20000, dtype=np.uint8))
 
 
 @pytest.fixture(params=["mem", "local"])
@@ -223,3 +227,16 @@ def test_local_read_ranges_joins_neighbours_and_keeps_order(tmp_path) -> None:
     ends = [4, 10, 4000, 5004, 16384, 30, 16384, 8]
     assert storage.read_ranges("f", starts, ends) == [data[s:e] for s, e in zip(starts, ends)]
     assert storage.read_ranges("f", [], []) == []
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 20000), st.integers(0, 6000)), max_size=40))
+def test_local_read_ranges_equal_slices_whatever_the_ranges(tmp_path, ranges) -> None:
+    storage = open_storage(str(tmp_path))
+    if not storage.exists("f"):
+        storage.write("f", DATA_20K)
+    starts = [s for s, _ in ranges]
+    ends = [min(len(DATA_20K), s + n) for s, n in ranges]
+    starts = [min(s, e) for s, e in zip(starts, ends)]
+    assert storage.read_ranges("f", starts, ends) == [DATA_20K[s:e] for s, e in zip(starts, ends)]
+
