@@ -168,12 +168,14 @@ class DatasetCore:
     def _pending_samples(self, name: str) -> list[Any]:
         out: list[Any] = []
         for prep in self.pending.get(name, []):
+            _materialize(prep)
             out.extend(prep.samples if prep.stacked is None else list(prep.stacked))
         return out
 
     def pending_sample(self, name: str, k: int) -> Any:
         for prep in self.pending.get(name, []):
             if k < len(prep):
+                _materialize(prep)
                 return prep.samples[k] if prep.stacked is None else prep.stacked[k]
             k -= len(prep)
         raise SampleIndexError(f"no pending sample {k} in tensor {name!r}")
@@ -181,6 +183,7 @@ class DatasetCore:
     def _set_pending_sample(self, name: str, k: int, sample: Any) -> None:
         for prep in self.pending.get(name, []):
             if k < len(prep):
+                _materialize(prep)
                 if prep.stacked is None:
                     prep.samples[k] = sample
                 else:
@@ -235,7 +238,8 @@ class DatasetCore:
             parts: list[pa.Array] = []
             count = 0
             for prep in tail.get(spec.name, []):
-                got = cols.stacked_to_arrow(spec, prep.stacked) if prep.stacked is not None \
+                got = prep.arrow if prep.arrow is not None else \
+                    cols.stacked_to_arrow(spec, prep.stacked) if prep.stacked is not None \
                     else cols.to_arrow(spec, prep.samples)
                 parts.append(got)
                 count += len(prep)
@@ -287,8 +291,31 @@ def _drop_front(preps: list[Prepared], n: int) -> list[Prepared]:
             n -= k
             continue
         if n:
-            prep = Prepared(prep.spec, samples=prep.samples[n:] if prep.stacked is None else [],
-                            stacked=None if prep.stacked is None else prep.stacked[n:])
+            if prep.arrow is not None:
+                prep = Prepared(prep.spec, arrow={c: a.slice(n) for c, a in prep.arrow.items()})
+            else:
+                prep = Prepared(prep.spec, samples=prep.samples[n:] if prep.stacked is None else [],
+                                stacked=None if prep.stacked is None else prep.stacked[n:])
             n = 0
         out.append(prep)
     return out
+
+
+def _materialize(prep: Prepared) -> None:
+    """Turn a batch held as stored Arrow columns into prepared samples, in place (for reading
+    or updating rows still in the write buffer)."""
+    if prep.arrow is None:
+        return
+    spec, data = prep.spec, prep.arrow[prep.spec.column]
+    if spec.layout in ("scalar", "fixed"):
+        prep.stacked = np.array(cols.numeric_from_arrow(spec, data))  # a writable copy
+    elif spec.layout == "list":
+        shapes = cols.shapes_from_arrow(prep.arrow[spec.shape_column], spec.ndim)
+        prep.samples = list(cols.numeric_from_arrow(spec, data, shapes))
+    elif spec.layout == "blob":
+        shapes = cols.shapes_from_arrow(prep.arrow[spec.shape_column], spec.ndim)
+        prep.samples = [cols.Blob(b, tuple(int(d) for d in s))
+                        for b, s in zip(data.to_pylist(), shapes)]
+    else:
+        prep.samples = data.to_pylist()
+    prep.arrow = None

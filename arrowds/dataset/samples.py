@@ -24,17 +24,22 @@ class Prepared:
     """Samples ready for the write buffer, and the tensor spec/info they leave behind.
 
     ``stacked`` is set instead of ``samples`` when a whole batch is one array of scalar or
-    fixed-shape samples (the fast path of ``extend`` with a NumPy array).
+    fixed-shape samples (the fast path of ``extend`` with a NumPy array); ``arrow`` instead,
+    when the batch came already encoded as the tensor's stored Arrow columns
+    (``dataset.encoded``).
     """
 
     spec: TensorSpec
     samples: list[Any] = field(default_factory=list)
     stacked: np.ndarray | None = None
+    arrow: dict[str, Any] | None = None  # column name -> pyarrow Array
     class_names: list[str] | None = None  # set when strings added new class names
     info: dict[str, Any] | None = None  # other tensor-info keys the samples settled (sample_rate)
     nbytes: int = 0
 
     def __len__(self) -> int:
+        if self.arrow is not None:
+            return len(self.arrow[self.spec.column])
         return len(self.stacked) if self.stacked is not None else len(self.samples)
 
 
