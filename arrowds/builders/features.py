@@ -450,6 +450,8 @@ class Image(FeatureConnector):
         return {"htype": "image", "sample_compression": self.encoding_format or "auto"}
 
     def _check_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if shape == self.shape:  # the common case: a fixed (H, W, C) met exactly
+            return shape
         if len(shape) == 2:
             shape = (*shape, 1)
         if len(shape) != 3:

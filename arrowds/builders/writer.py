@@ -108,16 +108,17 @@ class SplitWriter:
         # by a few threads (``encode_workers``); results keep generation order and errors name
         # their example. Off by default: on 2 busy cores two threads were 2x slower than one.
         workers = encode_workers if encode_workers is not None else 1
+        self._workers = workers
         self._pool = ThreadPoolExecutor(workers) if workers > 1 else None
         self._encode_batch = encode_batch
-        self._raw: list[tuple[Any, Mapping[str, Any]]] = []
+        self._raw: list[tuple[Any, bytes, Mapping[str, Any]]] = []
+        self._prefix = split.encode()
 
     # -- input ---------------------------------------------------------------------------
     def add(self, key: Any, example: Mapping[str, Any]) -> None:
         """Queue one example; examples are encoded in batches (``_encode_pending``), raising
         ValueError naming the example and the feature if one does not fit."""
-        normalize_key(key)  # a bad key fails here, at its example
-        self._raw.append((key, example))
+        self._raw.append((key, normalize_key(key), example))  # a bad key fails here, at its example
         if len(self._raw) >= self._encode_batch:
             self._encode_pending()
 
@@ -127,14 +128,21 @@ class SplitWriter:
             return
         encode = self.features.encode_cells
         if self._pool is not None and len(raw) > 1:
-            encoded = list(self._pool.map(encode, [ex for _, ex in raw]))
+            # one task per worker, each a contiguous slice: per-example futures cost more than
+            # a small image's encode
+            n = self._workers
+            step = -(-len(raw) // n)
+            parts = self._pool.map(lambda part: [encode(ex) for _, _, ex in part],
+                                   [raw[i:i + step] for i in range(0, len(raw), step)])
+            encoded = [enc for part in parts for enc in part]
         else:
-            encoded = [encode(ex) for _, ex in raw]
-        for (key, _), enc in zip(raw, encoded):
+            encoded = [encode(ex) for _, _, ex in raw]
+        rows = self._rows
+        for (key, key_bytes, _), enc in zip(raw, encoded):
             for name, value in enc.items():
-                self._rows[name].append(value)
+                rows[name].append(value)
                 self._rows_bytes += _approx_size(value)
-            self._add_meta(key)
+            self._add_meta(key, key_bytes)
         if self._rows_bytes >= self.batch_bytes:
             self._seal_batch()
 
@@ -170,8 +178,10 @@ class SplitWriter:
         """Count one example the builder skipped as corrupt (recorded as ``num_skipped``)."""
         self.num_skipped += 1
 
-    def _add_meta(self, key: Any) -> None:
-        h = hash_key(self.split, key)
+    def _add_meta(self, key: Any, key_bytes: bytes | None = None) -> None:
+        if key_bytes is None:
+            key_bytes = normalize_key(key)
+        h = int.from_bytes(hashlib.md5(self._prefix + key_bytes).digest(), "big")  # == hash_key
         self._meta[_HI].append(h >> 64)
         self._meta[_LO].append(h & 0xFFFFFFFFFFFFFFFF)
         if self.shuffle:
