@@ -18,8 +18,9 @@ per-value Python work where the type allows (``encode_arrow``) and round-trips t
 * ``Text()`` -> ``text``
 * ``Tensor(shape, dtype)`` -> ``generic`` with ``shape=`` (``None`` dims vary)
 * ``Scalar(dtype)`` -> ``generic``, one value per sample
-* ``Audio(sample_rate)`` -> ``audio``, raw samples (no audio codec yet), ``sample_rate`` in its info
-* ``Video(shape)`` -> ``video``, raw T x H x W x C uint8
+* ``Audio(sample_rate, file_format)`` -> ``audio``, ``sample_rate`` in its info; raw float samples,
+  or wav/flac/mp3 files with ``file_format``
+* ``Video(shape, encoding_format)`` -> ``video``: raw T x H x W x C uint8, or mp4/mkv/avi files
 * ``BBoxFeature()`` -> ``bbox``, one box stored as shape ``(1, 4)`` (Hub's bbox is N x 4)
 * ``Sequence(f)`` -> ``f``'s htype with a leading varying dim; of ``Text``: ``list``; of a dict: a group;
   of ``Image``: ``video`` (raw ``N x H x W x C`` frames, as TFDS's ``Video`` is a sequence of images)
@@ -39,6 +40,7 @@ import pyarrow.compute as pc
 
 from arrowds import media
 from arrowds.dataset.encoded import Encoded
+from arrowds.errors import UnsupportedCompressionError
 
 __all__ = [
     "Audio",
@@ -374,53 +376,210 @@ class BBoxFeature(Tensor):
         return {}
 
 
-def _no_codec(kind: str, fmt: str) -> ValueError:
-    return ValueError(f"{kind} file_format/encoding_format {fmt!r} needs a {fmt} codec, which this "
-                      f"arrowds build does not have (codecs: {media.codec_names()}); store raw arrays "
-                      f"with {kind}() instead.")
+def _media_format(kind: str, fmt: str, media_kind: str) -> str:
+    """The canonical name of an audio/video ``fmt``; ValueError naming the formats there are."""
+    try:
+        codec = media.get_codec(fmt)
+    except UnsupportedCompressionError:
+        codec = None
+    if codec is None or codec.kind != media_kind:
+        known = [n for n in media.codec_names() if media.get_codec(n).kind == media_kind]
+        raise ValueError(f"{kind} format {fmt!r} is not one arrowds has a codec for; use one of {known}, "
+                         f"or None to store raw arrays")
+    return codec.name
 
 
-class Audio(Tensor):
+def _file_bytes(value: Any) -> bytes | None:
+    """The bytes of a path, file object or bytes value; None for anything else (an array)."""
+    if isinstance(value, (str, os.PathLike)):
+        return Path(value).read_bytes()
+    if isinstance(value, io.IOBase) or hasattr(value, "read"):
+        return value.read()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    return None
+
+
+_BytesShape = tuple[bytes, tuple[int, ...]]
+
+
+class _MediaFile:
+    """Audio/Video with a file format: stored as the file's bytes in a ``blob`` column, shape from
+    the container's header. Files in the format are kept as they are, others transcoded."""
+
+    fmt: str | None
+    kind: str
+
+    def _file_cell(self, value: Any) -> tuple[bytes, tuple[int, ...], str]:
+        assert self.fmt is not None
+        codec = media.get_codec(self.fmt)
+        data = _file_bytes(value)
+        if data is None:
+            data, shape = self._encode_array(np.asarray(value))
+            return data, shape, self.fmt
+        got = media.sniff_compression(data)
+        if got != self.fmt:
+            if got is None or media.get_codec(got).kind != self.kind:
+                raise ValueError(f"{self.kind} bytes of unknown format (start {data[:12]!r})")
+            self._check_file(got, data)
+            source = media.get_codec(got)
+            data, shape = self._encode_array(source.decode(data), source.info(data))
+            return data, shape, self.fmt
+        self._check_file(self.fmt, data)
+        shape, _ = codec.header(data)
+        return data, self._checked_shape(tuple(int(d) for d in shape)), self.fmt
+
+    def _media_encoded(self, cells: list[Any]) -> Encoded:
+        ndim = 2 if self.kind == "audio" else 4
+        shapes = np.array([c[1] for c in cells], np.int32).reshape(len(cells), ndim)
+        return Encoded("blob", pa.array([c[0] for c in cells], pa.binary()), _shape_array(shapes),
+                       compression=self.fmt)
+
+    def _encode_array(self, arr: np.ndarray, info: dict[str, Any] | None = None) -> _BytesShape:
+        raise NotImplementedError
+
+    def _check_file(self, fmt: str, data: bytes) -> None:
+        """Checks a file's properties (an audio file's sample rate)."""
+
+    def _checked_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return shape
+
+
+class Audio(_MediaFile, Tensor):
     """A waveform: ``(None,)`` or ``(None, channels)`` samples of ``dtype``, stored raw in an
-    ``audio`` tensor with ``sample_rate`` in its info."""
+    ``audio`` tensor with ``sample_rate`` in its info; with ``file_format`` (``wav``, ``flac``,
+    ``mp3``) stored as audio files instead (arrays are encoded at ``sample_rate``, files kept
+    as they are or transcoded; every file must be sampled at ``sample_rate`` when it is given),
+    decoding to float32 ``(samples, channels)``."""
 
     htype = "audio"
+    kind = "audio"
 
     def __init__(self, *, sample_rate: int | None = None, file_format: str | None = None,
                  shape: Shape = (None,), dtype: Any = np.float32):
-        if file_format is not None:
-            raise _no_codec("Audio", file_format)
+        self.fmt = None if file_format is None else _media_format("Audio", file_format, "audio")
         super().__init__(shape=shape, dtype=dtype)
+        if self.fmt is not None and self.dtype != np.float32:
+            raise ValueError(f"Audio(file_format={self.fmt!r}) decodes to float32, not {self.dtype}")
         self.sample_rate = sample_rate
 
+    @property
+    def layout(self) -> str:  # type: ignore[override]
+        return "blob" if self.fmt else super().layout
+
     def tensor_kwargs(self) -> dict[str, Any]:
-        kw = {**super().tensor_kwargs(), "sample_compression": None}
+        kw = {"htype": "audio", "sample_compression": self.fmt} if self.fmt else \
+            {**super().tensor_kwargs(), "sample_compression": None}
         if self.sample_rate is not None:
             kw["sample_rate"] = int(self.sample_rate)
         return kw
 
+    def encode(self, value: Any) -> Any:
+        return self._file_cell(value)[0] if self.fmt else super().encode(value)
+
+    def _cell(self, value: Any) -> Any:
+        return self._file_cell(value) if self.fmt else super().encode(value)
+
+    def to_encoded(self, cells: list[Any]) -> Encoded:
+        return self._media_encoded(cells) if self.fmt else super().to_encoded(cells)
+
+    def encoded(self, data: pa.Array, shapes: pa.Array | None = None,
+                compression: str | None = None) -> Encoded:
+        if self.fmt:
+            return Encoded("blob", data, shapes, compression=self.fmt)
+        return super().encoded(data, shapes, compression)
+
+    def encode_arrow(self, array: pa.Array) -> Encoded:
+        if self.fmt:
+            return self.to_encoded([self._cell(v) for v in array.to_pylist()])
+        return super().encode_arrow(array)
+
+    def _encode_array(self, arr: np.ndarray, info: dict[str, Any] | None = None) -> _BytesShape:
+        assert self.fmt is not None
+        rate = (info or {}).get("sample_rate") or self.sample_rate
+        if rate is None:
+            raise ValueError(f"Audio(file_format={self.fmt!r}) needs sample_rate= to encode arrays")
+        arr = _cast(arr, np.dtype(np.float32)) if arr.dtype.kind in "iuf" else arr
+        codec = media.get_codec(self.fmt)
+        data = codec.encode(arr, sample_rate=int(rate))
+        return data, tuple(int(d) for d in codec.header(data)[0])
+
+    def _check_file(self, fmt: str, data: bytes) -> None:
+        if self.sample_rate is None:
+            return
+        rate = media.get_codec(fmt).info(data)["sample_rate"]
+        if int(rate) != int(self.sample_rate):
+            raise ValueError(f"the {fmt} file is sampled at {rate} Hz, the feature at {self.sample_rate} Hz")
+
     def _json_args(self) -> dict[str, Any]:
-        return {"sample_rate": self.sample_rate, **super()._json_args()}
+        args = {"sample_rate": self.sample_rate, **super()._json_args()}
+        if self.fmt:
+            args["file_format"] = self.fmt
+        return args
 
 
-class Video(Tensor):
-    """Frames ``T x H x W x C`` uint8, stored raw in a ``video`` tensor."""
+class Video(_MediaFile, Tensor):
+    """Frames ``T x H x W x C`` uint8, stored raw in a ``video`` tensor; with
+    ``encoding_format`` (``mp4``, ``mkv``, ``avi``) stored as video files instead (arrays are
+    encoded at 30 fps, lossy; files kept as they are or transcoded)."""
 
     htype = "video"
+    kind = "video"
 
     def __init__(self, shape: Shape = (None, None, None, 3), encoding_format: str | None = None,
                  dtype: Any = np.uint8):
-        if encoding_format is not None:
-            raise _no_codec("Video", encoding_format)
+        self.fmt = None if encoding_format is None else _media_format("Video", encoding_format, "video")
         if len(shape) != 4:
             raise ValueError(f"Video shape must be (T, H, W, C), got {shape}")
         super().__init__(shape=shape, dtype=dtype)
 
+    @property
+    def layout(self) -> str:  # type: ignore[override]
+        return "blob" if self.fmt else super().layout
+
     def tensor_kwargs(self) -> dict[str, Any]:
+        if self.fmt:
+            return {"htype": "video", "sample_compression": self.fmt}
         return {**super().tensor_kwargs(), "sample_compression": None}
 
+    def encode(self, value: Any) -> Any:
+        return self._file_cell(value)[0] if self.fmt else super().encode(value)
+
+    def _cell(self, value: Any) -> Any:
+        return self._file_cell(value) if self.fmt else super().encode(value)
+
+    def to_encoded(self, cells: list[Any]) -> Encoded:
+        return self._media_encoded(cells) if self.fmt else super().to_encoded(cells)
+
+    def encoded(self, data: pa.Array, shapes: pa.Array | None = None,
+                compression: str | None = None) -> Encoded:
+        if self.fmt:
+            return Encoded("blob", data, shapes, compression=self.fmt)
+        return super().encoded(data, shapes, compression)
+
+    def encode_arrow(self, array: pa.Array) -> Encoded:
+        if self.fmt:
+            return self.to_encoded([self._cell(v) for v in array.to_pylist()])
+        return super().encode_arrow(array)
+
+    def _encode_array(self, arr: np.ndarray, info: dict[str, Any] | None = None) -> _BytesShape:
+        assert self.fmt is not None
+        if arr.dtype != self.dtype:
+            raise ValueError(f"video dtype should be {self.dtype}, got {arr.dtype}")
+        shape = self._checked_shape(tuple(int(d) for d in arr.shape))
+        fps = int(round((info or {}).get("fps") or 30))
+        return media.get_codec(self.fmt).encode(arr, fps=fps), shape
+
+    def _checked_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if not _fits(shape, self.shape):
+            raise ValueError(f"Shape {shape} was incompatible with {self.shape}")
+        return shape
+
     def _json_args(self) -> dict[str, Any]:
-        return {"shape": _shape_json(self.shape)}
+        args: dict[str, Any] = {"shape": _shape_json(self.shape)}
+        if self.fmt:
+            args["encoding_format"] = self.fmt
+        return args
 
 
 # -- media and text --------------------------------------------------------------------------

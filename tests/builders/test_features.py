@@ -14,6 +14,7 @@ from PIL import Image as PILImage
 import arrowds as ads
 from arrowds.builders import features as F
 from arrowds.dataset.encoded import extend_encoded
+from arrowds.media import get_codec
 
 
 def write_features(fd: F.FeaturesDict, examples: list[dict]):
@@ -126,10 +127,11 @@ def test_class_label_sources(tmp_path):
 
 
 def test_unsupported_forms_say_why():
-    with pytest.raises(ValueError, match="no wav codec|needs a wav codec"):
-        F.Audio(file_format="wav")
-    with pytest.raises(ValueError, match="needs a mp4 codec"):
-        F.Video(encoding_format="mp4")
+    with pytest.raises(ValueError, match=r"Audio format 'ogg' is not one arrowds has a codec for; "
+                                         r"use one of \['wav', 'flac', 'mp3'\]"):
+        F.Audio(file_format="ogg")
+    with pytest.raises(ValueError, match="Video format 'png' is not one"):
+        F.Video(encoding_format="png")
     with pytest.raises(ValueError, match="feature name"):
         F.FeaturesDict({"a.b": F.Text()})
 
@@ -208,3 +210,35 @@ def test_record_batch_columns_are_taken_as_arrow():
         F.Image(shape=(3, 4, 3)).encode_arrow(col)
     text = F.Text().encode_arrow(pa.array(["a", "b"], pa.large_string()))
     assert text.data.type == pa.string()
+
+
+def test_audio_and_video_files(tmp_path):
+    """``Audio(file_format=)`` / ``Video(encoding_format=)`` store files: arrays are encoded,
+    files in the format kept byte for byte, others transcoded; shapes come from the headers."""
+    t = np.linspace(0, 1, 800, dtype=np.float32)
+    tone = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    wav = get_codec("wav").encode(tone, sample_rate=8000)
+    flac = get_codec("flac").encode(tone, sample_rate=8000)
+    (tmp_path / "a.wav").write_bytes(wav)
+    frames = np.zeros((3, 16, 16, 3), np.uint8)
+    frames[:, 4:12, 4:12] = 200
+    fd = F.FeaturesDict({"audio": F.Audio(sample_rate=8000, file_format="wav"),
+                         "video": F.Video(shape=(None, 16, 16, 3), encoding_format="mp4")})
+    assert fd["audio"].encode(tmp_path / "a.wav") == wav                   # kept as it is
+    ds = write_features(fd, [{"audio": tone, "video": frames}, {"audio": flac, "video": frames[:2]},
+                             {"audio": tmp_path / "a.wav", "video": frames}])
+    audio = ds.audio
+    assert (audio.htype, audio.meta.sample_compression, audio.info.sample_rate) == ("audio", "wav", 8000)
+    assert ds.video.meta.sample_compression == "mp4"
+    for k in range(3):
+        np.testing.assert_allclose(ds.audio[k].numpy()[:, 0], tone, atol=1e-3)   # flac was transcoded
+    assert ds.video[1].shape == (2, 16, 16, 3) and ds.video[0].numpy().shape == (3, 16, 16, 3)
+    assert abs(int(ds.video[0].numpy()[0, 8, 8, 0]) - 200) < 20                   # lossy, close
+    assert F.from_json(fd.to_json()) == fd
+    with pytest.raises(ValueError, match="sampled at 16000 Hz, the feature at 8000 Hz"):
+        fd.encode_example({"audio": get_codec("wav").encode(tone, sample_rate=16000),
+                           "video": frames})
+    with pytest.raises(ValueError, match=r"Shape \(3, 8, 8, 3\) was incompatible"):
+        fd.encode_example({"audio": tone, "video": np.zeros((3, 8, 8, 3), np.uint8)})
+    with pytest.raises(ValueError, match="needs sample_rate= to encode arrays"):
+        F.Audio(file_format="flac").encode(tone)
