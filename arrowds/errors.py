@@ -33,6 +33,8 @@ every message names the thing it is about: the tensor, the index, the URL, the c
     ├── BuilderError (ValueError)             builders: unknown config or version, bad split data
     │   └── DuplicateKeysError                two examples of a split share a key
     ├── DownloadError (OSError)               a URL could not be fetched (after retries)
+    │   └── NetworkAccessError (also ConnectionError)  a builder test reached for the network
+    ├── DummyDataError (FileNotFoundError)    a builder test's dummy data lacks a file it maps a URL to
     ├── NonMatchingChecksumError (ValueError) a download's size/sha256 differ from checksums.tsv
     ├── MissingChecksumError (ValueError)     no registered checksum while validation is forced
     ├── UnsafeArchiveError (ValueError)       an archive entry would land outside its folder
@@ -265,6 +267,16 @@ class DuplicateKeysError(BuilderError):
 
 class DownloadError(ArrowdsError, OSError):
     """A URL could not be downloaded (after retries); names the URL."""
+
+
+class NetworkAccessError(DownloadError, ConnectionError):
+    """``DatasetBuilderTestCase`` refused a connection to (or a name lookup of) a host other than
+    this machine: builder tests read dummy data only. Names the builder and the host."""
+
+
+class DummyDataError(ArrowdsError, FileNotFoundError):
+    """``DatasetBuilderTestCase``: ``DL_EXTRACT_RESULT``/``DL_DOWNLOAD_RESULT`` maps a URL to a
+    path that the dummy data folder does not hold. Names the URL and the path."""
 
 
 class NonMatchingChecksumError(ArrowdsError, ValueError):

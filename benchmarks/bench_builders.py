@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's arrowds
+
 
 def make_archive(work: Path, n: int) -> Path:
     """A cifar-10-binary.tar.gz of n examples: 90% in the 5 train files, 10% in test_batch."""

@@ -1,9 +1,11 @@
 """``ads.features``: what a builder's examples hold, each feature mapped onto one tensor htype.
 
 A feature validates and encodes one value of an example (``encode``), turns a batch of encoded
-values into an Arrow array for the writer's spill files (``to_arrow``), turns such an array back
-into what ``ds.extend`` takes (``from_arrow``) and round-trips through JSON (``features.json``),
-so a prepared dataset reopens without the builder's code.
+values into its tensor's *stored* Arrow columns (``to_encoded``: the layout of docs/format.md,
+which the writer spills and then hands to the dataset as they are, so an example is checked and
+encoded once), takes a column of a yielded ``pyarrow.RecordBatch`` the same way without
+per-value Python work where the type allows (``encode_arrow``) and round-trips through JSON
+(``features.json``), so a prepared dataset reopens without the builder's code.
 
     features = FeaturesDict({
         "image": Image(shape=(28, 28, 1)),          # -> htype image, png
@@ -16,10 +18,12 @@ so a prepared dataset reopens without the builder's code.
 * ``Text()`` -> ``text``
 * ``Tensor(shape, dtype)`` -> ``generic`` with ``shape=`` (``None`` dims vary)
 * ``Scalar(dtype)`` -> ``generic``, one value per sample
-* ``Audio(sample_rate)`` -> ``audio``, raw samples (no audio codec yet), ``sample_rate`` in its info
-* ``Video(shape)`` -> ``video``, raw T x H x W x C uint8
+* ``Audio(sample_rate, file_format)`` -> ``audio``, ``sample_rate`` in its info; raw float samples,
+  or wav/flac/mp3 files with ``file_format``
+* ``Video(shape, encoding_format)`` -> ``video``: raw T x H x W x C uint8, or mp4/mkv/avi files
 * ``BBoxFeature()`` -> ``bbox``, one box stored as shape ``(1, 4)`` (Hub's bbox is N x 4)
-* ``Sequence(f)`` -> ``f``'s htype with a leading varying dim; of ``Text``: ``list``; of a dict: a group
+* ``Sequence(f)`` -> ``f``'s htype with a leading varying dim; of ``Text``: ``list``; of a dict: a group;
+  of ``Image``: ``video`` (raw ``N x H x W x C`` frames, as TFDS's ``Video`` is a sequence of images)
 """
 
 from __future__ import annotations
@@ -32,8 +36,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from arrowds import media
+from arrowds.dataset.encoded import Encoded
+from arrowds.errors import UnsupportedCompressionError
 
 __all__ = [
     "Audio",
@@ -57,11 +64,13 @@ Shape = tuple[int | None, ...]
 class FeatureConnector:
     """One feature: one tensor of the prepared dataset.
 
-    Subclasses set ``htype`` and implement ``encode`` (one value -> a validated, encoded value),
-    ``to_arrow``/``from_arrow`` (the writer's spill format) and ``_json_args``.
+    Subclasses set ``htype`` and ``layout`` (the stored layout of their tensor) and implement
+    ``encode`` (one value -> a validated, encoded value), ``to_encoded`` (a batch of ``_cell``
+    results -> the stored columns) and ``_json_args``.
     """
 
     htype: str = "generic"
+    layout: str = "scalar"
 
     def tensor_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``ds.create_tensor`` for this feature's tensor."""
@@ -70,17 +79,23 @@ class FeatureConnector:
     def encode(self, value: Any) -> Any:
         raise NotImplementedError
 
-    def to_arrow(self, values: list[Any]) -> pa.Array:
-        """Encoded values (from ``encode``) as one Arrow array."""
+    def _cell(self, value: Any) -> Any:
+        """What the writer buffers for one value: ``encode``'s result, plus anything
+        ``to_encoded`` needs (an image's shape)."""
+        return self.encode(value)
+
+    def to_encoded(self, cells: list[Any]) -> Encoded:
+        """A batch of ``_cell`` results as the tensor's stored Arrow columns."""
         raise NotImplementedError
 
-    def from_arrow(self, array: pa.Array) -> Any:
-        """A spilled array as samples for ``ds.extend``: a NumPy batch or a list."""
-        raise NotImplementedError
+    def encoded(self, data: pa.Array, shapes: pa.Array | None = None,
+                compression: str | None = None) -> Encoded:
+        """Stored columns (as ``to_encoded`` made them, e.g. read back from a spill file)."""
+        return Encoded(self.layout, data, shapes)
 
-    def encode_arrow(self, array: pa.Array) -> pa.Array:
+    def encode_arrow(self, array: pa.Array) -> Encoded:
         """A column of a ``pyarrow.RecordBatch`` yielded by a builder, validated and encoded."""
-        return self.to_arrow([self.encode(v) for v in array.to_pylist()])
+        return self.to_encoded([self._cell(v) for v in array.to_pylist()])
 
     # -- JSON ---------------------------------------------------------------------------
     def _json_args(self) -> dict[str, Any]:
@@ -102,6 +117,36 @@ class FeatureConnector:
 
 def _shape_json(shape: Shape | None) -> list[int | None] | None:
     return None if shape is None else list(shape)
+
+
+def _shape_array(shapes: np.ndarray) -> pa.Array:
+    """An ``(n, ndim)`` int array as a stored shape column (``FixedSizeList<int32, ndim>``)."""
+    flat = pa.array(np.ascontiguousarray(shapes, np.int32).reshape(-1), pa.int32())
+    return pa.FixedSizeListArray.from_arrays(flat, shapes.shape[1])
+
+
+def _numeric_lists(array: pa.Array) -> tuple[np.ndarray | None, list[np.ndarray]]:
+    """A numeric column, or a column of (nested) lists of numbers, as ``(flat values, values per
+    row at each list level)``; ``(None, [])`` when it is neither or holds nulls."""
+    levels: list[np.ndarray] = []
+    bounds: np.ndarray | None = None  # each row's first value, then the end, at the current level
+    while pa.types.is_list(array.type) or pa.types.is_large_list(array.type) \
+            or pa.types.is_fixed_size_list(array.type):
+        if array.null_count:
+            return None, []
+        if pa.types.is_fixed_size_list(array.type):
+            offsets = np.arange(len(array) + 1, dtype=np.int64) * array.type.list_size
+        else:
+            offsets = np.asarray(array.offsets.to_numpy(), np.int64)
+            offsets = offsets - offsets[0]
+        levels.append(np.diff(offsets))
+        bounds = offsets if bounds is None else offsets[bounds]
+        array = array.flatten()
+    numeric = pa.types.is_integer(array.type) or pa.types.is_floating(array.type) \
+        or pa.types.is_boolean(array.type)
+    if not numeric or array.null_count:
+        return None, []
+    return array.to_numpy(zero_copy_only=False), levels
 
 
 def _fits(shape: tuple[int, ...], want: Shape) -> bool:
@@ -141,6 +186,15 @@ class Tensor(FeatureConnector):
     def fixed(self) -> bool:
         return all(d is not None for d in self.shape)
 
+    @property
+    def layout(self) -> str:  # type: ignore[override]
+        return "scalar" if not self.shape else "fixed" if self.fixed else "list"
+
+    def encoded(self, data: pa.Array, shapes: pa.Array | None = None,
+                compression: str | None = None) -> Encoded:
+        return Encoded(self.layout, data, shapes, dtype=self.dtype.name,
+                       shape=tuple(self.shape) if self.fixed and self.shape else None)  # type: ignore[arg-type]
+
     def tensor_kwargs(self) -> dict[str, Any]:
         kw: dict[str, Any] = {"htype": self.htype, "dtype": self.dtype.name}
         if self.shape:
@@ -163,38 +217,38 @@ class Tensor(FeatureConnector):
             raise ValueError(f"Shape {arr.shape} was incompatible with {self.shape}")
         return arr
 
-    def to_arrow(self, values: list[Any]) -> pa.Array:
+    def to_encoded(self, cells: list[Any]) -> Encoded:
+        atype = pa.from_numpy_dtype(self.dtype)
         if not self.shape:
-            return pa.array(np.asarray(values, self.dtype), pa.from_numpy_dtype(self.dtype))
+            return self.encoded(pa.array(np.asarray(cells, self.dtype), atype))
         if self.fixed:
-            flat = np.stack(values).reshape(-1) if values else np.zeros(0, self.dtype)
-            return pa.FixedSizeListArray.from_arrays(pa.array(flat), int(np.prod(self.shape)))
-        flat = np.concatenate([v.reshape(-1) for v in values]) if values else np.zeros(0, self.dtype)
-        offsets = np.zeros(len(values) + 1, np.int64)
-        np.cumsum([v.size for v in values], out=offsets[1:])
-        values_ = pa.array(flat, pa.from_numpy_dtype(self.dtype))
-        data = pa.LargeListArray.from_arrays(pa.array(offsets), values_)
-        shapes = np.array([v.shape for v in values], np.int64).reshape(len(values), len(self.shape))
-        shape = pa.FixedSizeListArray.from_arrays(pa.array(shapes.reshape(-1)), len(self.shape))
-        return pa.StructArray.from_arrays([data, shape], ["data", "shape"])
+            width = int(np.prod(self.shape))
+            flat = np.stack(cells).reshape(-1) if cells else np.zeros(0, self.dtype)
+            return self.encoded(pa.FixedSizeListArray.from_arrays(pa.array(flat, atype), width))
+        flat = np.concatenate([v.reshape(-1) for v in cells]) if cells else np.zeros(0, self.dtype)
+        offsets = np.zeros(len(cells) + 1, np.int64)
+        np.cumsum([v.size for v in cells], out=offsets[1:])
+        data = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(flat, atype))
+        shapes = np.array([v.shape for v in cells], np.int32).reshape(len(cells), len(self.shape))
+        return self.encoded(data, _shape_array(shapes))
 
-    def from_arrow(self, array: pa.Array) -> Any:
-        if not self.shape:
-            return array.to_numpy(zero_copy_only=False).astype(self.dtype, copy=False)
-        if self.fixed:
-            flat = array.values.to_numpy(zero_copy_only=False)
-            return flat.reshape((len(array), *self.shape)).astype(self.dtype, copy=False)
-        data, shape = array.field("data"), array.field("shape")
-        flat = data.values.to_numpy(zero_copy_only=False).astype(self.dtype, copy=False)
-        offsets = data.offsets.to_numpy()
-        shapes = shape.values.to_numpy().reshape(len(array), len(self.shape))
-        return [flat[offsets[k]:offsets[k + 1]].reshape(shapes[k]) for k in range(len(array))]
-
-    def encode_arrow(self, array: pa.Array) -> pa.Array:
-        numeric = pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
-        if not self.shape and numeric and array.null_count == 0:
-            return pa.array(_cast(self._to_array(array.to_numpy(zero_copy_only=False)), self.dtype))
+    def encode_arrow(self, array: pa.Array) -> Encoded:
+        flat, levels = _numeric_lists(array)
+        if flat is not None and self.fixed:
+            if not self.shape and not levels:
+                return self.encoded(pa.array(self._checked(flat).reshape(-1)))
+            width = int(np.prod(self.shape))
+            # one list level of `width` values, or one level per dimension of the shape
+            fits = (len(levels) == 1 and (levels[0] == width).all()) or (
+                len(levels) == len(self.shape) and all((n == d).all() for n, d in zip(levels, self.shape)))
+            if self.shape and fits:
+                values = pa.array(self._checked(flat).reshape(-1))
+                return self.encoded(pa.FixedSizeListArray.from_arrays(values, width))
         return super().encode_arrow(array)
+
+    def _checked(self, flat: np.ndarray) -> np.ndarray:
+        """A column's values checked and cast as ``encode`` would, all at once."""
+        return _cast(self._to_array(flat), self.dtype)
 
     def _json_args(self) -> dict[str, Any]:
         return {"shape": _shape_json(self.shape), "dtype": self.dtype.name}
@@ -281,9 +335,12 @@ class ClassLabel(Tensor):
             raise ValueError(f"class label {value!r} is not an integer in [0, {self.num_classes})")
         return arr
 
-    def encode_arrow(self, array: pa.Array) -> pa.Array:
-        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-            return self.to_arrow([self.encode(v) for v in array.to_pylist()])
+    def encode_arrow(self, array: pa.Array) -> Encoded:
+        if (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)) and not array.null_count:
+            index = pc.index_in(array, value_set=pa.array(self.names, array.type))
+            if index.null_count:
+                self.str2int(array.filter(pc.is_null(index))[0].as_py())  # raises, naming it
+            return self.encoded(index.cast(pa.uint32()))
         return super().encode_arrow(array)
 
     def _json_args(self) -> dict[str, Any]:
@@ -319,53 +376,210 @@ class BBoxFeature(Tensor):
         return {}
 
 
-def _no_codec(kind: str, fmt: str) -> ValueError:
-    return ValueError(f"{kind} file_format/encoding_format {fmt!r} needs a {fmt} codec, which this "
-                      f"arrowds build does not have (codecs: {media.codec_names()}); store raw arrays "
-                      f"with {kind}() instead.")
+def _media_format(kind: str, fmt: str, media_kind: str) -> str:
+    """The canonical name of an audio/video ``fmt``; ValueError naming the formats there are."""
+    try:
+        codec = media.get_codec(fmt)
+    except UnsupportedCompressionError:
+        codec = None
+    if codec is None or codec.kind != media_kind:
+        known = [n for n in media.codec_names() if media.get_codec(n).kind == media_kind]
+        raise ValueError(f"{kind} format {fmt!r} is not one arrowds has a codec for; use one of {known}, "
+                         f"or None to store raw arrays")
+    return codec.name
 
 
-class Audio(Tensor):
+def _file_bytes(value: Any) -> bytes | None:
+    """The bytes of a path, file object or bytes value; None for anything else (an array)."""
+    if isinstance(value, (str, os.PathLike)):
+        return Path(value).read_bytes()
+    if isinstance(value, io.IOBase) or hasattr(value, "read"):
+        return value.read()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    return None
+
+
+_BytesShape = tuple[bytes, tuple[int, ...]]
+
+
+class _MediaFile:
+    """Audio/Video with a file format: stored as the file's bytes in a ``blob`` column, shape from
+    the container's header. Files in the format are kept as they are, others transcoded."""
+
+    fmt: str | None
+    kind: str
+
+    def _file_cell(self, value: Any) -> tuple[bytes, tuple[int, ...], str]:
+        assert self.fmt is not None
+        codec = media.get_codec(self.fmt)
+        data = _file_bytes(value)
+        if data is None:
+            data, shape = self._encode_array(np.asarray(value))
+            return data, shape, self.fmt
+        got = media.sniff_compression(data)
+        if got != self.fmt:
+            if got is None or media.get_codec(got).kind != self.kind:
+                raise ValueError(f"{self.kind} bytes of unknown format (start {data[:12]!r})")
+            self._check_file(got, data)
+            source = media.get_codec(got)
+            data, shape = self._encode_array(source.decode(data), source.info(data))
+            return data, shape, self.fmt
+        self._check_file(self.fmt, data)
+        shape, _ = codec.header(data)
+        return data, self._checked_shape(tuple(int(d) for d in shape)), self.fmt
+
+    def _media_encoded(self, cells: list[Any]) -> Encoded:
+        ndim = 2 if self.kind == "audio" else 4
+        shapes = np.array([c[1] for c in cells], np.int32).reshape(len(cells), ndim)
+        return Encoded("blob", pa.array([c[0] for c in cells], pa.binary()), _shape_array(shapes),
+                       compression=self.fmt)
+
+    def _encode_array(self, arr: np.ndarray, info: dict[str, Any] | None = None) -> _BytesShape:
+        raise NotImplementedError
+
+    def _check_file(self, fmt: str, data: bytes) -> None:
+        """Checks a file's properties (an audio file's sample rate)."""
+
+    def _checked_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return shape
+
+
+class Audio(_MediaFile, Tensor):
     """A waveform: ``(None,)`` or ``(None, channels)`` samples of ``dtype``, stored raw in an
-    ``audio`` tensor with ``sample_rate`` in its info."""
+    ``audio`` tensor with ``sample_rate`` in its info; with ``file_format`` (``wav``, ``flac``,
+    ``mp3``) stored as audio files instead (arrays are encoded at ``sample_rate``, files kept
+    as they are or transcoded; every file must be sampled at ``sample_rate`` when it is given),
+    decoding to float32 ``(samples, channels)``."""
 
     htype = "audio"
+    kind = "audio"
 
     def __init__(self, *, sample_rate: int | None = None, file_format: str | None = None,
                  shape: Shape = (None,), dtype: Any = np.float32):
-        if file_format is not None:
-            raise _no_codec("Audio", file_format)
+        self.fmt = None if file_format is None else _media_format("Audio", file_format, "audio")
         super().__init__(shape=shape, dtype=dtype)
+        if self.fmt is not None and self.dtype != np.float32:
+            raise ValueError(f"Audio(file_format={self.fmt!r}) decodes to float32, not {self.dtype}")
         self.sample_rate = sample_rate
 
+    @property
+    def layout(self) -> str:  # type: ignore[override]
+        return "blob" if self.fmt else super().layout
+
     def tensor_kwargs(self) -> dict[str, Any]:
-        kw = {**super().tensor_kwargs(), "sample_compression": None}
+        kw = {"htype": "audio", "sample_compression": self.fmt} if self.fmt else \
+            {**super().tensor_kwargs(), "sample_compression": None}
         if self.sample_rate is not None:
             kw["sample_rate"] = int(self.sample_rate)
         return kw
 
+    def encode(self, value: Any) -> Any:
+        return self._file_cell(value)[0] if self.fmt else super().encode(value)
+
+    def _cell(self, value: Any) -> Any:
+        return self._file_cell(value) if self.fmt else super().encode(value)
+
+    def to_encoded(self, cells: list[Any]) -> Encoded:
+        return self._media_encoded(cells) if self.fmt else super().to_encoded(cells)
+
+    def encoded(self, data: pa.Array, shapes: pa.Array | None = None,
+                compression: str | None = None) -> Encoded:
+        if self.fmt:
+            return Encoded("blob", data, shapes, compression=self.fmt)
+        return super().encoded(data, shapes, compression)
+
+    def encode_arrow(self, array: pa.Array) -> Encoded:
+        if self.fmt:
+            return self.to_encoded([self._cell(v) for v in array.to_pylist()])
+        return super().encode_arrow(array)
+
+    def _encode_array(self, arr: np.ndarray, info: dict[str, Any] | None = None) -> _BytesShape:
+        assert self.fmt is not None
+        rate = (info or {}).get("sample_rate") or self.sample_rate
+        if rate is None:
+            raise ValueError(f"Audio(file_format={self.fmt!r}) needs sample_rate= to encode arrays")
+        arr = _cast(arr, np.dtype(np.float32)) if arr.dtype.kind in "iuf" else arr
+        codec = media.get_codec(self.fmt)
+        data = codec.encode(arr, sample_rate=int(rate))
+        return data, tuple(int(d) for d in codec.header(data)[0])
+
+    def _check_file(self, fmt: str, data: bytes) -> None:
+        if self.sample_rate is None:
+            return
+        rate = media.get_codec(fmt).info(data)["sample_rate"]
+        if int(rate) != int(self.sample_rate):
+            raise ValueError(f"the {fmt} file is sampled at {rate} Hz, the feature at {self.sample_rate} Hz")
+
     def _json_args(self) -> dict[str, Any]:
-        return {"sample_rate": self.sample_rate, **super()._json_args()}
+        args = {"sample_rate": self.sample_rate, **super()._json_args()}
+        if self.fmt:
+            args["file_format"] = self.fmt
+        return args
 
 
-class Video(Tensor):
-    """Frames ``T x H x W x C`` uint8, stored raw in a ``video`` tensor."""
+class Video(_MediaFile, Tensor):
+    """Frames ``T x H x W x C`` uint8, stored raw in a ``video`` tensor; with
+    ``encoding_format`` (``mp4``, ``mkv``, ``avi``) stored as video files instead (arrays are
+    encoded at 30 fps, lossy; files kept as they are or transcoded)."""
 
     htype = "video"
+    kind = "video"
 
     def __init__(self, shape: Shape = (None, None, None, 3), encoding_format: str | None = None,
                  dtype: Any = np.uint8):
-        if encoding_format is not None:
-            raise _no_codec("Video", encoding_format)
+        self.fmt = None if encoding_format is None else _media_format("Video", encoding_format, "video")
         if len(shape) != 4:
             raise ValueError(f"Video shape must be (T, H, W, C), got {shape}")
         super().__init__(shape=shape, dtype=dtype)
 
+    @property
+    def layout(self) -> str:  # type: ignore[override]
+        return "blob" if self.fmt else super().layout
+
     def tensor_kwargs(self) -> dict[str, Any]:
+        if self.fmt:
+            return {"htype": "video", "sample_compression": self.fmt}
         return {**super().tensor_kwargs(), "sample_compression": None}
 
+    def encode(self, value: Any) -> Any:
+        return self._file_cell(value)[0] if self.fmt else super().encode(value)
+
+    def _cell(self, value: Any) -> Any:
+        return self._file_cell(value) if self.fmt else super().encode(value)
+
+    def to_encoded(self, cells: list[Any]) -> Encoded:
+        return self._media_encoded(cells) if self.fmt else super().to_encoded(cells)
+
+    def encoded(self, data: pa.Array, shapes: pa.Array | None = None,
+                compression: str | None = None) -> Encoded:
+        if self.fmt:
+            return Encoded("blob", data, shapes, compression=self.fmt)
+        return super().encoded(data, shapes, compression)
+
+    def encode_arrow(self, array: pa.Array) -> Encoded:
+        if self.fmt:
+            return self.to_encoded([self._cell(v) for v in array.to_pylist()])
+        return super().encode_arrow(array)
+
+    def _encode_array(self, arr: np.ndarray, info: dict[str, Any] | None = None) -> _BytesShape:
+        assert self.fmt is not None
+        if arr.dtype != self.dtype:
+            raise ValueError(f"video dtype should be {self.dtype}, got {arr.dtype}")
+        shape = self._checked_shape(tuple(int(d) for d in arr.shape))
+        fps = int(round((info or {}).get("fps") or 30))
+        return media.get_codec(self.fmt).encode(arr, fps=fps), shape
+
+    def _checked_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if not _fits(shape, self.shape):
+            raise ValueError(f"Shape {shape} was incompatible with {self.shape}")
+        return shape
+
     def _json_args(self) -> dict[str, Any]:
-        return {"shape": _shape_json(self.shape)}
+        args: dict[str, Any] = {"shape": _shape_json(self.shape)}
+        if self.fmt:
+            args["encoding_format"] = self.fmt
+        return args
 
 
 # -- media and text --------------------------------------------------------------------------
@@ -394,13 +608,24 @@ class Image(FeatureConnector):
     def tensor_kwargs(self) -> dict[str, Any]:
         return {"htype": "image", "sample_compression": self.encoding_format or "auto"}
 
-    def _check_shape(self, shape: tuple[int, ...]) -> None:
+    def _check_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if shape == self.shape:  # the common case: a fixed (H, W, C) met exactly
+            return shape
         if len(shape) == 2:
             shape = (*shape, 1)
+        if len(shape) != 3:
+            raise ValueError(f"an image must be H x W or H x W x C, got shape {shape}")
         if self.shape is not None and not _fits(shape, self.shape):
             raise ValueError(f"Shape {shape} was incompatible with {self.shape}")
+        return tuple(int(d) for d in shape)
+
+    layout = "blob"
 
     def encode(self, value: Any) -> bytes:
+        return self._cell(value)[0]
+
+    def _cell(self, value: Any) -> tuple[bytes, tuple[int, int, int], str]:
+        """``(encoded bytes, (H, W, C), format)``: checked against ``shape`` and ``dtype``."""
         if isinstance(value, (str, os.PathLike)):
             value = Path(value).read_bytes()
         elif isinstance(value, io.IOBase) or hasattr(value, "read"):
@@ -411,22 +636,48 @@ class Image(FeatureConnector):
             if fmt not in media.IMAGE_COMPRESSIONS:
                 raise ValueError(f"image bytes of unknown format (start {data[:12]!r})")
             if self.encoding_format in (None, fmt):
-                shape, _ = media.get_codec(fmt).header(data)
-                self._check_shape(tuple(shape))
-                return data
+                shape, dtype = media.get_codec(fmt).header(data)
+                if np.dtype(dtype) != self.dtype:
+                    raise ValueError(f"image dtype should be {self.dtype}, got {np.dtype(dtype)}")
+                return data, self._check_shape(tuple(shape)), fmt
             value = media.get_codec(fmt).decode(data)
         arr = value if isinstance(value, np.ndarray) else np.asarray(value)
         if arr.dtype != self.dtype:
             raise ValueError(f"image dtype should be {self.dtype}, got {arr.dtype}")
-        self._check_shape(arr.shape)
-        return self._codec.encode(arr)
+        shape = self._check_shape(arr.shape)
+        return self._codec.encode(arr), shape, self._codec.name
 
-    def to_arrow(self, values: list[Any]) -> pa.Array:
-        return pa.array(values, pa.binary())
+    def to_encoded(self, cells: list[Any]) -> Encoded:
+        fmt = cells[0][2] if cells else self.encoding_format or self._codec.name
+        if any(c[2] != fmt for c in cells):  # encoding_format=None and files of several formats
+            cells = [c if c[2] == fmt else self._transcoded(c[0], fmt) for c in cells]
+        shapes = np.array([c[1] for c in cells], np.int32).reshape(len(cells), 3)
+        return Encoded("blob", pa.array([c[0] for c in cells], pa.binary()), _shape_array(shapes),
+                       compression=fmt)
 
-    def from_arrow(self, array: pa.Array) -> list[media.MediaSample]:
-        fmt = self.encoding_format
-        return [media.read(b, compression=fmt) for b in array.to_pylist()]
+    def encoded(self, data: pa.Array, shapes: pa.Array | None = None,
+                compression: str | None = None) -> Encoded:
+        return Encoded("blob", data, shapes, compression=compression or self.encoding_format)
+
+    def _transcoded(self, data: bytes, fmt: str) -> tuple[bytes, tuple[int, ...], str]:
+        arr = media.get_codec(media.sniff_compression(data)).decode(data)
+        out = media.get_codec(fmt).encode(arr)
+        return out, self._check_shape(arr.shape), fmt
+
+    def with_format(self, enc: Encoded, fmt: str) -> Encoded:
+        """``enc`` with every image in ``fmt`` (a split's images share one format)."""
+        if enc.compression == fmt:
+            return enc
+        return self.to_encoded([self._transcoded(b, fmt) for b in enc.data.to_pylist()])
+
+    def encode_arrow(self, array: pa.Array) -> Encoded:
+        if not (pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type)) or array.null_count:
+            return super().encode_arrow(array)
+        cells = [self._cell(b) for b in array.to_pylist()]  # one header parse per image, no copy kept
+        if cells and all(c[2] == cells[0][2] for c in cells):
+            shapes = np.array([c[1] for c in cells], np.int32).reshape(len(cells), 3)
+            return Encoded("blob", array.cast(pa.binary()), _shape_array(shapes), compression=cells[0][2])
+        return self.to_encoded(cells)
 
     def _json_args(self) -> dict[str, Any]:
         return {"shape": _shape_json(self.shape), "dtype": self.dtype.name,
@@ -445,15 +696,14 @@ class Text(FeatureConnector):
             raise ValueError(f"Text takes str or bytes, got {type(value).__name__}")
         return value
 
-    def to_arrow(self, values: list[Any]) -> pa.Array:
-        return pa.array(values, pa.string())
+    layout = "text"
 
-    def from_arrow(self, array: pa.Array) -> list[str]:
-        return array.to_pylist()
+    def to_encoded(self, cells: list[Any]) -> Encoded:
+        return Encoded("text", pa.array(cells, pa.string()))
 
-    def encode_arrow(self, array: pa.Array) -> pa.Array:
-        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-            return array.cast(pa.string())
+    def encode_arrow(self, array: pa.Array) -> Encoded:
+        if (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)) and not array.null_count:
+            return Encoded("text", array.cast(pa.string()))
         return super().encode_arrow(array)
 
 
@@ -471,11 +721,10 @@ class _TextList(FeatureConnector):
             raise ValueError(f"Sequence length {len(out)} should be {self.length}")
         return out
 
-    def to_arrow(self, values: list[Any]) -> pa.Array:
-        return pa.array(values, pa.list_(pa.string()))
+    layout = "strlist"
 
-    def from_arrow(self, array: pa.Array) -> list[list[str]]:
-        return array.to_pylist()
+    def to_encoded(self, cells: list[Any]) -> Encoded:
+        return Encoded("strlist", pa.array(cells, pa.list_(pa.string())))
 
 
 # -- containers ------------------------------------------------------------------------------
@@ -484,19 +733,20 @@ class Sequence(FeatureConnector):
 
     Of a numeric feature: that feature's htype with a leading varying dim (``Sequence(ClassLabel)``
     -> ``class_label`` with ``shape=(None,)``); of ``Text``: a ``list`` tensor; of a dict: one
-    sequence per key, given as a dict of lists or a list of dicts. Sequences of images are not
-    supported (an image tensor holds one image per row).
+    sequence per key, given as a dict of lists or a list of dicts. Of ``Image``: a ``video``
+    tensor of raw ``N x H x W x C`` frames (TFDS's ``Video`` is a ``Sequence(Image)``); the images
+    of one example must share a shape, and are stored decoded (Parquet's zstd compresses them),
+    whatever their ``encoding_format``.
     """
 
     def __init__(self, feature: Any, length: int | None = None):
         self.feature = _as_feature(feature)
         self.length = length
         inner = self.feature
-        if isinstance(inner, Image):
-            raise ValueError("Sequence(Image) is not supported: an image tensor holds one image per "
-                             "row; use a Tensor of raw frames, or one row per image")
         self._leaf: FeatureConnector | None = None
-        if isinstance(inner, Text):
+        if isinstance(inner, Image):
+            self._leaf = _ImageSequence(inner, length)
+        elif isinstance(inner, Text):
             self._leaf = _TextList(length)
         elif isinstance(inner, Tensor):
             self._leaf = _SequenceOf(inner, length)
@@ -510,6 +760,41 @@ class Sequence(FeatureConnector):
 
     def _json_args(self) -> dict[str, Any]:
         return {"feature": self.feature.to_json(), "length": self.length}
+
+
+class _ImageSequence(Tensor):
+    """The leaf tensor of ``Sequence(Image())``: ``video`` htype, raw frames ``N x H x W x C``."""
+
+    htype = "video"
+
+    def __init__(self, inner: Image, length: int | None):
+        hwc = inner.shape or (None, None, None)
+        super().__init__(shape=(length, *hwc), dtype=inner.dtype)
+        self.inner = inner
+
+    def tensor_kwargs(self) -> dict[str, Any]:
+        return {**super().tensor_kwargs(), "sample_compression": None}
+
+    def _to_array(self, value: Any) -> np.ndarray:
+        frames = []
+        for item in value:
+            if isinstance(item, np.ndarray):
+                arr = item
+            elif isinstance(item, (str, os.PathLike, bytes, bytearray, memoryview, io.IOBase)) \
+                    or hasattr(item, "read"):
+                data = self.inner.encode(item)  # checks format, shape and dtype from the header
+                arr = media.get_codec(media.sniff_compression(data)).decode(data)
+            else:
+                arr = np.asarray(item)
+            if arr.dtype != self.dtype:
+                raise ValueError(f"image dtype should be {self.dtype}, got {arr.dtype}")
+            frames.append(arr.reshape(self.inner._check_shape(arr.shape)))
+        if not frames:
+            return np.zeros((0, *(d or 0 for d in self.shape[1:])), self.dtype)
+        if any(f.shape != frames[0].shape for f in frames):
+            raise ValueError(f"the images of one Sequence(Image) example must share a shape, got "
+                             f"{sorted({f.shape for f in frames})}")
+        return np.stack(frames)
 
 
 class _SequenceOf(Tensor):
@@ -562,15 +847,24 @@ class FeaturesDict(FeatureConnector):
 
     def encode_example(self, example: Mapping[str, Any]) -> dict[str, Any]:
         """``{tensor name: encoded value}`` of one example; ValueError naming the feature."""
+        return self._encode(example, False)
+
+    def encode_cells(self, example: Mapping[str, Any]) -> dict[str, Any]:
+        """``{tensor name: cell}``: what the writer buffers (``FeatureConnector._cell``)."""
+        return self._encode(example, True)
+
+    def _encode(self, example: Mapping[str, Any], cells: bool) -> dict[str, Any]:
         if not self._flat:
             out: dict[str, Any] = {}
-            _encode_into(out, self, example, "", example)
+            _encode_into(out, self, example, "", example, cells)
             return out
         try:
+            if cells:
+                return {k: f._cell(example[k]) for k, f in self.leaves.items()}
             return {k: f.encode(example[k]) for k, f in self.leaves.items()}
         except (KeyError, ValueError, TypeError):
             out = {}
-            _encode_into(out, self, example, "", example)  # again, slowly, for the message
+            _encode_into(out, self, example, "", example, cells)  # again, slowly, for the message
             return out
 
     def create_tensors(self, ds: Any) -> None:
@@ -600,7 +894,7 @@ def _describe(feature: FeatureConnector) -> str:
 
 
 def _encode_into(out: dict[str, Any], feature: FeatureConnector, value: Any, name: str,
-                 example: Any) -> None:
+                 example: Any, cells: bool = False) -> None:
     if isinstance(feature, FeaturesDict) or (isinstance(feature, Sequence) and feature._leaf is None):
         children = feature.features if isinstance(feature, FeaturesDict) else feature.children
         if isinstance(feature, Sequence):
@@ -612,11 +906,11 @@ def _encode_into(out: dict[str, Any], feature: FeatureConnector, value: Any, nam
             if k not in value:
                 raise _EncodeError(f"Failed to encode example:\n{example!r}\nKeyError: missing feature "
                                    f"{(name + '/' + k) if name else k!r}")
-            _encode_into(out, f, value[k], f"{name}/{k}" if name else k, example)
+            _encode_into(out, f, value[k], f"{name}/{k}" if name else k, example, cells)
         return
     leaf = feature._leaf if isinstance(feature, Sequence) else feature
     try:
-        out[name] = leaf.encode(value)  # type: ignore[union-attr]
+        out[name] = leaf._cell(value) if cells else leaf.encode(value)  # type: ignore[union-attr]
     except (ValueError, TypeError) as e:
         raise _EncodeError(f"Failed to encode example:\n{_short(example)}\nIn {_describe(feature)} "
                            f"with name {name!r}:\n{e}") from None

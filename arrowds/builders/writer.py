@@ -11,9 +11,14 @@ at most ``run_bytes``; a full run is sorted by the order key and written as an A
 small record batches. Per example only its 128-bit hash, its order key and its run are kept in
 memory (32 bytes). At the end one ``lexsort`` of those gives the final order; since every run is
 sorted by the same key, each run is then read front to back, one small record batch at a time,
-while output chunks of ``chunk_bytes`` are assembled and appended with ``ds.extend`` (which
-validates and writes fragments). Peak memory is bounded by ``run_bytes`` + ``chunk_bytes`` + one
+while output chunks of ``chunk_bytes`` are assembled and appended with
+``dataset.encoded.extend_encoded``. Peak memory is bounded by ``run_bytes`` + ``chunk_bytes`` + one
 record batch per run + the dataset write buffer, whatever the number of examples.
+
+Encoding once. The run files hold every tensor in its *stored* Arrow layout (the data column and,
+for blobs and ragged arrays, the shape column; docs/format.md), made by the features when an
+example is encoded, so the merged chunks go to the dataset's write buffer as Arrow arrays: the
+dataset checks them with vectorised checks and never parses or re-validates a sample again.
 
 Keys. Every key must be unique in its split: a duplicate raises ``DuplicateKeysError`` naming
 both keys and the split (after generation, before anything is published), unless
@@ -32,8 +37,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from arrowds.builders.features import FeaturesDict
+from arrowds.builders.features import FeaturesDict, Image
 from arrowds.builders.info import SplitInfo
+from arrowds.dataset.encoded import Encoded, extend_encoded
 from arrowds.errors import DuplicateKeysError
 
 _HI, _LO, _ORDER, _SEQ, _KEY = "__hash_hi", "__hash_lo", "__order", "__seq", "__key"
@@ -92,6 +98,8 @@ class SplitWriter:
         self._rows: dict[str, list[Any]] = {name: [] for name in self.leaves}
         self._meta: dict[str, list[Any]] = {_HI: [], _LO: [], _ORDER: [], _SEQ: [], _KEY: []}
         self._rows_bytes = 0
+        self._formats: dict[str, str] = {}  # image tensors: the split's format (its first image's)
+        self._shape_cols: dict[str, str] = {}  # tensors spilled with a shape column: its name
         self._run: list[pa.RecordBatch] = []
         self._run_nbytes = 0
         self._runs: list[_Run] = []
@@ -100,16 +108,17 @@ class SplitWriter:
         # by a few threads (``encode_workers``); results keep generation order and errors name
         # their example. Off by default: on 2 busy cores two threads were 2x slower than one.
         workers = encode_workers if encode_workers is not None else 1
+        self._workers = workers
         self._pool = ThreadPoolExecutor(workers) if workers > 1 else None
         self._encode_batch = encode_batch
-        self._raw: list[tuple[Any, Mapping[str, Any]]] = []
+        self._raw: list[tuple[Any, bytes, Mapping[str, Any]]] = []
+        self._prefix = split.encode()
 
     # -- input ---------------------------------------------------------------------------
     def add(self, key: Any, example: Mapping[str, Any]) -> None:
         """Queue one example; examples are encoded in batches (``_encode_pending``), raising
         ValueError naming the example and the feature if one does not fit."""
-        normalize_key(key)  # a bad key fails here, at its example
-        self._raw.append((key, example))
+        self._raw.append((key, normalize_key(key), example))  # a bad key fails here, at its example
         if len(self._raw) >= self._encode_batch:
             self._encode_pending()
 
@@ -117,16 +126,23 @@ class SplitWriter:
         raw, self._raw = self._raw, []
         if not raw:
             return
-        encode = self.features.encode_example
+        encode = self.features.encode_cells
         if self._pool is not None and len(raw) > 1:
-            encoded = list(self._pool.map(encode, [ex for _, ex in raw]))
+            # one task per worker, each a contiguous slice: per-example futures cost more than
+            # a small image's encode
+            n = self._workers
+            step = -(-len(raw) // n)
+            parts = self._pool.map(lambda part: [encode(ex) for _, _, ex in part],
+                                   [raw[i:i + step] for i in range(0, len(raw), step)])
+            encoded = [enc for part in parts for enc in part]
         else:
-            encoded = [encode(ex) for _, ex in raw]
-        for (key, _), enc in zip(raw, encoded):
+            encoded = [encode(ex) for _, _, ex in raw]
+        rows = self._rows
+        for (key, key_bytes, _), enc in zip(raw, encoded):
             for name, value in enc.items():
-                self._rows[name].append(value)
+                rows[name].append(value)
                 self._rows_bytes += _approx_size(value)
-            self._add_meta(key)
+            self._add_meta(key, key_bytes)
         if self._rows_bytes >= self.batch_bytes:
             self._seal_batch()
 
@@ -145,7 +161,7 @@ class SplitWriter:
         if names != set(self.leaves):
             raise ValueError(f"split {self.split!r}: record batch columns {sorted(names)} do not match "
                              f"the features {sorted(self.leaves)}")
-        cols = {}
+        cols: dict[str, Encoded] = {}
         for name, leaf in self.leaves.items():
             try:
                 cols[name] = leaf.encode_arrow(batch.column(name))
@@ -162,8 +178,10 @@ class SplitWriter:
         """Count one example the builder skipped as corrupt (recorded as ``num_skipped``)."""
         self.num_skipped += 1
 
-    def _add_meta(self, key: Any) -> None:
-        h = hash_key(self.split, key)
+    def _add_meta(self, key: Any, key_bytes: bytes | None = None) -> None:
+        if key_bytes is None:
+            key_bytes = normalize_key(key)
+        h = int.from_bytes(hashlib.md5(self._prefix + key_bytes).digest(), "big")  # == hash_key
         self._meta[_HI].append(h >> 64)
         self._meta[_LO].append(h & 0xFFFFFFFFFFFFFFFF)
         if self.shuffle:
@@ -182,12 +200,22 @@ class SplitWriter:
     def _seal_batch(self) -> None:
         if not self._meta[_SEQ]:
             return
-        cols = {name: leaf.to_arrow(self._rows[name]) for name, leaf in self.leaves.items()}
+        cols = {name: leaf.to_encoded(self._rows[name]) for name, leaf in self.leaves.items()}
         self._rows = {name: [] for name in self.leaves}
         self._rows_bytes = 0
         self._append_batch(cols)
 
-    def _append_batch(self, cols: dict[str, pa.Array]) -> None:
+    def _append_batch(self, encoded: dict[str, Encoded]) -> None:
+        cols: dict[str, pa.Array] = {}
+        for name, enc in encoded.items():
+            leaf = self.leaves[name]
+            if isinstance(leaf, Image) and enc.compression is not None:
+                fmt = self._formats.setdefault(name, enc.compression)
+                enc = leaf.with_format(enc, fmt)
+            cols[name] = enc.data
+            if enc.shapes is not None:
+                self._shape_cols[name] = f"_{name}_shape"
+                cols[f"_{name}_shape"] = enc.shapes
         meta = {
             _HI: pa.array(self._meta[_HI], pa.uint64()), _LO: pa.array(self._meta[_LO], pa.uint64()),
             _ORDER: pa.array(self._meta[_ORDER], pa.int64()), _SEQ: pa.array(self._meta[_SEQ], pa.int64()),
@@ -248,8 +276,7 @@ class SplitWriter:
         with self.ds:
             for a in range(0, len(order), chunk):
                 table = _gather(readers, run_of[a:a + chunk], offset[a:a + chunk])
-                self.ds.extend({name: leaf.from_arrow(table.column(name).combine_chunks())
-                                for name, leaf in self.leaves.items()})
+                extend_encoded(self.ds, {name: self._encoded(table, name) for name in self.leaves})
                 since_flush += table.nbytes
                 if since_flush >= self.flush_bytes:
                     self.ds.flush()
@@ -258,6 +285,12 @@ class SplitWriter:
             r.close()
         shutil.rmtree(self.spill_dir, ignore_errors=True)
         return SplitInfo(self.split, num_examples=len(order), num_skipped=self.num_skipped)
+
+    def _encoded(self, table: pa.Table, name: str) -> Encoded:
+        shape_col = self._shape_cols.get(name)
+        shapes = table.column(shape_col).combine_chunks() if shape_col else None
+        return self.leaves[name].encoded(table.column(name).combine_chunks(), shapes,
+                                         self._formats.get(name))
 
     def _check_duplicates(self, hi: np.ndarray, lo: np.ndarray, seq: np.ndarray,
                           starts: np.ndarray) -> np.ndarray | None:
@@ -351,6 +384,8 @@ def _approx_size(value: Any) -> int:
         return value.nbytes
     if isinstance(value, (bytes, str)):
         return len(value)
+    if isinstance(value, tuple):  # an image cell: (bytes, shape, format)
+        return len(value[0])
     if isinstance(value, list):
         return 8 * len(value) + sum(len(v) for v in value if isinstance(v, str))
     return 8

@@ -28,8 +28,10 @@ class Prepared:
 
     The samples are in one of three forms: ``samples``, a list of prepared samples (see
     arrowds.format.columns); ``stacked``, one array of scalar or fixed-shape samples (``extend``
-    with a NumPy array); or ``columns``, the tensor's Arrow columns already built (a batch of
-    media read in one pass, see ``_prepare_media_batch``).
+    with a NumPy array); or ``columns``, the tensor's stored Arrow columns already built (a batch
+    of media read in one pass, see ``_prepare_media_batch``, or a batch a builder encoded, see
+    ``dataset.encoded``). Reading or updating rows of a ``columns`` batch that is still in the
+    write buffer turns it into one of the other forms first (blobs are read one by one).
     """
 
     spec: TensorSpec
@@ -49,28 +51,24 @@ class Prepared:
 
     def sample(self, k: int) -> Any:
         """The ``k``-th prepared sample."""
-        if self.stacked is not None:
-            return self.stacked[k]
-        if self.columns is not None:
-            return self._column_sample(k)
-        return self.samples[k]
+        if self.columns is not None and self.spec.layout == "blob":
+            data = self.columns[self.spec.column][k].as_py()
+            return Blob(data, tuple(self.columns[self.spec.shape_column][k].as_py()))
+        self._materialize()
+        return self.stacked[k] if self.stacked is not None else self.samples[k]
 
     def as_samples(self) -> list[Any]:
         """Every prepared sample, as a list."""
-        if self.stacked is not None:
-            return list(self.stacked)
-        if self.columns is not None:
-            return [self._column_sample(k) for k in range(len(self))]
-        return self.samples
+        self._materialize()
+        return list(self.stacked) if self.stacked is not None else self.samples
 
     def set_sample(self, k: int, sample: Any) -> None:
         """Replace the ``k``-th sample (an update of a row not yet written)."""
+        self._materialize()
         if self.stacked is not None:
             self.stacked[k] = sample
-            return
-        if self.columns is not None:
-            self.samples, self.columns = self.as_samples(), None
-        self.samples[k] = sample
+        else:
+            self.samples[k] = sample
 
     def drop_front(self, n: int) -> Prepared:
         """The samples after the first ``n``."""
@@ -89,10 +87,22 @@ class Prepared:
             return self.columns
         return cols.to_arrow(spec, self.samples)
 
-    def _column_sample(self, k: int) -> Blob:
-        assert self.columns is not None and self.spec.layout == "blob", "columns hold blobs only"
-        data = self.columns[self.spec.column][k].as_py()
-        return Blob(data, tuple(self.columns[self.spec.shape_column][k].as_py()))
+    def _materialize(self) -> None:
+        """Turn a ``columns`` batch into ``stacked`` or ``samples``, in place."""
+        if self.columns is None:
+            return
+        spec, data = self.spec, self.columns[self.spec.column]
+        if spec.layout in ("scalar", "fixed"):
+            self.stacked = np.array(cols.numeric_from_arrow(spec, data))  # a writable copy
+        elif spec.layout == "list":
+            shapes = cols.shapes_from_arrow(self.columns[spec.shape_column], spec.ndim)
+            self.samples = list(cols.numeric_from_arrow(spec, data, shapes))
+        elif spec.layout == "blob":
+            shapes = cols.shapes_from_arrow(self.columns[spec.shape_column], spec.ndim)
+            self.samples = [Blob(b, tuple(int(d) for d in s)) for b, s in zip(data.to_pylist(), shapes)]
+        else:
+            self.samples = data.to_pylist()
+        self.columns = None
 
 
 def prepare(spec: TensorSpec, values: Any, info: dict[str, Any], first_index: int) -> Prepared:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -44,6 +45,10 @@ class PngCodec(Codec):
         """Compress an H x W (x 1, 3 or 4) uint8 array, or an H x W (x 1) uint16 one as 16-bit gray."""
         if not 0 <= compress_level <= 9:
             raise ValueError(f"png compress_level must be between 0 and 9, got {compress_level}")
+        if type(array) is np.ndarray and array.dtype == _imaging.UINT8:
+            fast = _encode_uint8(array, compress_level)
+            if fast is not None:
+                return fast
         array, _ = _imaging.check_image_array(
             array, self.name, channels=(1, 3, 4), gray_only_dtypes=(_imaging.UINT16,)
         )
@@ -76,6 +81,32 @@ class PngCodec(Codec):
             channels = 4
         dtype = _imaging.UINT16 if colour == 0 and depth == 16 else _imaging.UINT8
         return _imaging.image_shape(height, width, channels), dtype
+
+
+_MODES = {1: ("L", 0), 3: ("RGB", 2), 4: ("RGBA", 6)}  # channels -> (Pillow mode, PNG colour type)
+
+
+def _encode_uint8(array: np.ndarray, level: int) -> bytes | None:
+    """The PNG Pillow's ``save`` writes for a uint8 gray/RGB/RGBA array, without its per-image
+    Python overhead (about half the time of a small image): Pillow's zip encoder makes the
+    filtered, deflated IDAT stream, and the chunks around it are written here. None for arrays
+    this path does not take (the checked path handles them)."""
+    shape = array.shape
+    channels = 1 if len(shape) == 2 else shape[2] if len(shape) == 3 else 0
+    if channels not in _MODES or not (0 < shape[0] < 1 << 31 and 0 < shape[1] < 1 << 31):
+        return None
+    mode, colour = _MODES[channels]
+    height, width = shape[0], shape[1]
+    if not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array)
+    image = Image.frombuffer(mode, (width, height), array, "raw", mode, 0, 1)
+    idat = image.tobytes("zip", (mode, False, level, -1, b""))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    return b"".join((_SIGNATURE, _chunk(b"IHDR", ihdr), _chunk(b"IDAT", idat), _IEND))
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
 
 def _has_trns(buf: bytes | memoryview) -> bool:

@@ -10,14 +10,24 @@ data is reopened with ``ads.load`` and read.
 The dummy data folder is ``EXAMPLE_DIR``, else a temporary folder filled by the class method
 ``make_dummy_data(path)`` when the test case defines it (data generated in the upstream format,
 so nothing binary needs to be checked in), else ``dummy_data/`` beside the builder's module.
+
+No network: a path that ``DL_EXTRACT_RESULT``/``DL_DOWNLOAD_RESULT`` maps a URL to must exist in
+the dummy data (``DummyDataError`` names both), and while the builder runs, any connection to a
+host other than this machine, or any lookup of a host name other than ``localhost``, raises
+``NetworkAccessError`` naming the builder and the host (a builder that fetches with its own
+``urllib``/``requests`` calls instead of ``dl_manager`` fails here, not on a user's machine).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
+import socket
 import tempfile
 import unittest
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,6 +35,7 @@ from arrowds.builders import registry
 from arrowds.builders.builder import GeneratorBasedBuilder
 from arrowds.builders.download import DownloadConfig, DownloadManager, map_nested
 from arrowds.builders.loading import load
+from arrowds.errors import DummyDataError, NetworkAccessError
 
 
 class _DummyDownloadManager(DownloadManager):
@@ -39,7 +50,15 @@ class _DummyDownloadManager(DownloadManager):
     def _answer(self, result: Any, asked: Any) -> Any:
         if result is None:
             return map_nested(lambda _: self._example_dir, asked)
-        return map_nested(lambda p: self._example_dir / p, result)
+
+        def resolve(p: Any) -> Path:
+            path = self._example_dir / p
+            if not path.exists():
+                raise DummyDataError(f"{self.dataset_name}: the dummy data has no {p} ({path}), which "
+                                     f"DL_EXTRACT_RESULT/DL_DOWNLOAD_RESULT gives for {asked!r}; add the "
+                                     "file to the dummy data or fix the mapping")
+            return path
+        return map_nested(resolve, result)
 
     def download(self, url_or_urls: Any) -> Any:
         result = self._download_result if self._download_result is not None else self._extract_result
@@ -54,6 +73,58 @@ class _DummyDownloadManager(DownloadManager):
     @property
     def manual_dir(self) -> Path:
         return self._example_dir
+
+
+def _is_local(host: Any) -> bool:
+    """Whether ``host`` is this machine: ``localhost``, a loopback address, or "" (any address)."""
+    if not isinstance(host, str):
+        return False
+    if host.lower() in ("", "localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False  # a host name: resolving it is already a network access
+
+
+@contextmanager
+def no_network(builder: str) -> Iterator[None]:
+    """Within the block, name lookups of hosts other than ``localhost`` and socket connections
+    to addresses other than loopback raise ``NetworkAccessError`` (Unix sockets are allowed)."""
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def refuse(host: Any, port: Any) -> NetworkAccessError:
+        return NetworkAccessError(
+            f"builder {builder!r} tried to reach {host}:{port} during DatasetBuilderTestCase: builder "
+            "tests read only dummy data. Fetch files through dl_manager and map their URLs with "
+            "DL_EXTRACT_RESULT / DL_DOWNLOAD_RESULT to files in the dummy data folder.")
+
+    def check(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):
+            raise refuse(address[0], address[1])
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        check(sock, address)
+        return real_connect(sock, address)
+
+    def connect_ex(sock: socket.socket, address: Any) -> int:
+        check(sock, address)
+        return real_connect_ex(sock, address)
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kw: Any) -> Any:
+        if host is not None and not _is_local(host.decode() if isinstance(host, bytes) else host):
+            raise refuse(host, port)
+        return real_getaddrinfo(host, port, *args, **kw)
+
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
+    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]
+        socket.getaddrinfo = real_getaddrinfo
 
 
 class DatasetBuilderTestCase(unittest.TestCase):
@@ -131,7 +202,9 @@ class DatasetBuilderTestCase(unittest.TestCase):
     def test_info(self) -> None:
         for config in self._configs():
             with self.subTest(config=config):
-                info = self._builder(config).info
+                builder = self._builder(config)
+                with no_network(builder.name):
+                    info = builder.info
                 self.assertTrue(info.features is not None and info.features.leaves, "no features")
                 self.assertEqual(info.name, self.DATASET_CLASS.name)  # type: ignore[union-attr]
                 self.assertTrue(info.version, "no version")
@@ -140,7 +213,8 @@ class DatasetBuilderTestCase(unittest.TestCase):
         for config in self._configs():
             with self.subTest(config=config):
                 builder = self._builder(config)
-                builder.download_and_prepare(DownloadConfig(verify_checksums=False))
+                with no_network(builder.name):
+                    builder.download_and_prepare(DownloadConfig(verify_checksums=False))
                 got = {name: s.num_examples for name, s in builder.info.splits.items()}
                 for split, n in self.SPLITS.items():
                     self.assertIn(split, got, f"split {split!r} was not generated (got {sorted(got)})")

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 import arrowds as ads
+from arrowds import media
 from arrowds.builders import features as F
 from arrowds.builders.writer import SplitWriter, hash_key
 from arrowds.errors import BuilderError, DatasetNotFoundError, DuplicateKeysError
@@ -242,3 +243,66 @@ def test_prepared_data_reopens_without_the_builder_code(tmp_path):
     b = ads.builder("gone", data_dir=tmp_path)
     assert isinstance(b, ads.builders.PreparedDataset)
     assert b.info.features["label"].names == ["x", "y"] and len(b.as_dataset("train")) == 4
+
+
+def test_each_image_is_encoded_once_and_never_parsed_again(toy, tmp_path, monkeypatch):
+    """The writer spills the stored columns and hands them to the dataset as Arrow: PNG encode
+    runs once per image, and no header is parsed again when the runs are merged."""
+    codec = type(media.get_codec("png"))
+    calls = {"encode": 0, "header": 0}
+
+    def counted(name):
+        real = getattr(codec, name)
+
+        def wrapper(self, *args, **kw):
+            calls[name] += 1
+            return real(self, *args, **kw)
+        return wrapper
+
+    monkeypatch.setattr(codec, "encode", counted("encode"))
+    monkeypatch.setattr(codec, "header", counted("header"))
+    b = ads.builder("toy", data_dir=tmp_path)
+    b.download_and_prepare()
+    assert calls == {"encode": 27, "header": 0}
+    assert b.as_dataset("train").image[0].numpy().shape == (8, 8, 3)
+
+
+class _Pairs(ads.builders.GeneratorBasedBuilder, skip_registration=True):
+    """Images, labels by name and 2-vectors; ``batches`` yields them as RecordBatches."""
+
+    VERSION = "1.0.0"
+    batches = False
+
+    def _info(self):
+        return self.dataset_info_from_configs(features={
+            "image": F.Image(shape=(None, None, 3)), "label": F.ClassLabel(names=["cat", "dog"]),
+            "emb": F.Tensor(shape=(2,), dtype="float32")})
+
+    def _split_generators(self, dl_manager):
+        return {"train": self._gen()}
+
+    def _gen(self):
+        rng = np.random.default_rng(0)
+        rows = [(f"k{i}", rng.integers(0, 255, (4 + i % 3, 5, 3), dtype=np.uint8), ["cat", "dog"][i % 2],
+                 [i, -i]) for i in range(10)]
+        if not self.batches:
+            for key, image, label, emb in rows:
+                yield key, {"image": image, "label": label, "emb": emb}
+            return
+        codec = media.get_codec("png")
+        for part in (rows[:4], rows[4:]):
+            yield pa.RecordBatch.from_pydict({
+                "__key__": [r[0] for r in part], "image": pa.array([codec.encode(r[1]) for r in part]),
+                "label": [r[2] for r in part], "emb": [r[3] for r in part]})
+
+
+def test_record_batches_store_the_same_data_as_examples(tmp_path):
+    tables = []
+    for batches in (False, True):
+        cls = type("Pairs", (_Pairs,), {"batches": batches, "name": "pairs"}, skip_registration=True)
+        builder = cls(data_dir=tmp_path / str(batches))
+        builder.download_and_prepare()
+        ds = builder.as_dataset("train")
+        tables.append(ds.to_arrow(shapes=True))
+    assert tables[0].equals(tables[1])
+    assert tables[0].column("_image_shape").to_pylist()[0][2] == 3

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import struct
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -182,3 +185,32 @@ def test_property_uint8_round_trip_is_exact(array):
     decoded = codec.decode(data)
     np.testing.assert_array_equal(decoded, array)
     assert codec.header(data) == (decoded.shape, decoded.dtype)
+
+
+def _idat(data: bytes) -> bytes:
+    """The concatenated IDAT payloads (the zlib stream of filtered pixels) of a PNG."""
+    out, i = b"", 8
+    while i < len(data):
+        n, kind = struct.unpack(">I4s", data[i:i + 8])
+        if kind == b"IDAT":
+            out += data[i + 8:i + 8 + n]
+        i += 12 + n
+    return out
+
+
+@pytest.mark.parametrize(("shape", "level"), [((32, 32, 3), 6), ((7, 5), 6), ((7, 5, 1), 1), ((9, 3, 4), 9),
+                                              ((1, 1, 3), 0), ((300, 200, 3), 6)])
+def test_uint8_png_is_pillows_stream(photo, shape, level):
+    """uint8 arrays skip Pillow's ``save`` but compress with its encoder: the pixel stream is
+    the one ``save`` writes (so sizes match), in one IDAT chunk; decoders read it back exactly."""
+    array = photo(shape[0], shape[1], shape[2] if len(shape) == 3 else 1).reshape(shape)
+    ours = codec.encode(array, compress_level=level)
+    buf = io.BytesIO()
+    Image.fromarray(array.reshape(shape[:2]) if array.ndim == 3 and shape[2] == 1 else array).save(
+        buf, "PNG", compress_level=level)
+    assert _idat(ours) == _idat(buf.getvalue())
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(ours))), array.reshape(
+        shape[:2] if len(shape) == 2 or shape[2] == 1 else shape))
+    assert codec.header(ours)[0] == (shape[:2] if len(shape) == 2 or shape[2] == 1 else shape)
+    strided = np.repeat(array, 2, axis=1)[:, ::2]                # not C-contiguous
+    assert codec.encode(strided, compress_level=level) == ours

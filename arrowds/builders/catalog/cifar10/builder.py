@@ -2,7 +2,8 @@
 
 The archive holds ``cifar-10-batches-bin/data_batch_{1..5}.bin``, ``test_batch.bin`` (records of
 1 label byte + 3072 image bytes) and ``batches.meta.txt`` (class names, one per line).
-Checksum (``checksums.tsv``): the one TensorFlow Datasets records for the same URL.
+Checksum (``checksums.tsv``): the one TensorFlow Datasets records for the same URL, copied, not
+verified by a download here (arrowds was written offline; see docs/builders.md).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 The archive holds ``cifar-100-binary/train.bin`` and ``test.bin`` (records of 1 coarse label
 byte + 1 fine label byte + 3072 image bytes), ``fine_label_names.txt`` and
 ``coarse_label_names.txt`` (class names, one per line, read into the ClassLabels).
-Checksum (``checksums.tsv``): the one TensorFlow Datasets records for the same URL.
+Checksum (``checksums.tsv``): the one TensorFlow Datasets records for the same URL, copied, not
+verified by a download here (arrowds was written offline; see docs/builders.md).
 """
 
 from __future__ import annotations

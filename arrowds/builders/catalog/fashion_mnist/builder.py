@@ -1,6 +1,7 @@
 """Fashion-MNIST from the upstream IDX gzip files; same format and file names as MNIST.
 
-Checksums (``checksums.tsv``) are the ones TensorFlow Datasets records for the same URLs.
+Checksums (``checksums.tsv``) are the ones TensorFlow Datasets records for the same URLs, copied, not
+verified by a download here (arrowds was written offline; see docs/builders.md).
 """
 
 from __future__ import annotations
