@@ -364,6 +364,10 @@ class BBoxFeature(Tensor):
     def __init__(self) -> None:
         super().__init__(shape=(1, 4), dtype=np.float32)
 
+    def tensor_kwargs(self) -> dict[str, Any]:
+        """The tensor says how its boxes read: fractions in TFDS's ``ymin, xmin, ymax, xmax``."""
+        return {**super().tensor_kwargs(), "coords": {"type": "fractional", "mode": "TLBR"}}
+
     def _to_array(self, value: Any) -> np.ndarray:
         arr = np.asarray(value, np.float32).reshape(-1, 4)
         if arr.size and (arr.min() < 0 or arr.max() > 1):

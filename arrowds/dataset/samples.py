@@ -149,7 +149,7 @@ def prepare(spec: TensorSpec, values: Any, info: dict[str, Any], first_index: in
 
 
 BBOX_TYPES = ("pixel", "fractional")
-BBOX_MODES = ("LTWH", "LTRB", "CCWH")
+BBOX_MODES = ("LTWH", "LTRB", "CCWH", "TLBR")  # TLBR: TFDS's (ymin, xmin, ymax, xmax)
 
 
 def check_coords(coords: Any) -> dict[str, str]:
@@ -166,9 +166,9 @@ def check_coords(coords: Any) -> dict[str, str]:
 def check_bbox(boxes: np.ndarray, coords: dict[str, str]) -> None:
     """Boxes must fit their convention: sizes not negative, corners ordered, fractions in [0, 1]."""
     b = np.asarray(boxes, np.float64).reshape(-1, 4)
-    if coords.get("mode", "LTWH") == "LTRB":
+    if coords.get("mode", "LTWH") in ("LTRB", "TLBR"):
         bad = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
-        what = "right/bottom below left/top (LTRB)"
+        what = f"max corner below min corner ({coords['mode']})"
     else:
         bad = (b[:, 2] < 0) | (b[:, 3] < 0)
         what = f"negative width or height ({coords.get('mode', 'LTWH')})"

@@ -150,6 +150,11 @@ def test_bbox_coordinates_are_validated(url):
     with pytest.raises(ads.SampleShapeError, match="last dimension of 4"):
         ds.boxes.append(np.zeros((2, 3), np.float32))
     assert len(ds.boxes) == 1
+    # TFDS's order: ymin, xmin, ymax, xmax
+    ds.create_tensor("tfds", htype="bbox", coords={"type": "fractional", "mode": "TLBR"})
+    ds.tfds.append(np.array([[0.1, 0.5, 0.2, 0.6]], np.float32))
+    with pytest.raises(ads.SampleShapeError, match="TLBR"):
+        ds.tfds.append(np.array([[0.3, 0.5, 0.2, 0.6]], np.float32))
 
 
 def test_other_compressions_are_transcoded_once_on_write(url):

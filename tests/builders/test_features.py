@@ -51,6 +51,8 @@ def test_every_feature_maps_to_its_htype():
     assert ds.label.info.class_names == ["a", "b"]
     assert ds.labels.info.class_names == ["0", "1", "2"]
     assert ds.audio.info.sample_rate == 16000
+    tfds_boxes = {"type": "fractional", "mode": "TLBR"}  # ymin, xmin, ymax, xmax in [0, 1]
+    assert ds.box.info.coords == tfds_boxes and ds["objects/bbox"].info.coords == tfds_boxes
 
 
 def test_values_round_trip_through_a_dataset(tmp_path):

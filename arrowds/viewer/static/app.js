@@ -82,9 +82,14 @@ function writeHash() {
 
 // -- overlays: boxes, keypoints, points, polygons over an image ---------------------------
 function boxRect(b, coords, w, h) {
+  const mode = (coords && coords.mode) || "LTWH";
+  if (mode === "TLBR") {  // TFDS: ymin, xmin, ymax, xmax
+    let [t, l, bt, r] = b.map(Number);
+    if (coords.type === "fractional") { t *= h; bt *= h; l *= w; r *= w; }
+    return [l, t, r - l, bt - t];
+  }
   let [x0, y0, a, c] = b.map(Number);
   if (coords && coords.type === "fractional") { x0 *= w; a *= w; y0 *= h; c *= h; }
-  const mode = (coords && coords.mode) || "LTWH";
   if (mode === "LTRB") return [x0, y0, a - x0, c - y0];
   if (mode === "CCWH") return [x0 - a / 2, y0 - c / 2, a, c];
   return [x0, y0, a, c];
