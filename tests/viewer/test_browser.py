@@ -194,3 +194,15 @@ def test_log_and_diff_panel(page, viewer, built, shots):
     assert row.locator("td.updated").text_content() == "1"
     assert row.locator("td.deleted").text_content() == "0"
     page.screenshot(path=str(shots / "versions.png"))
+
+
+@pytest.mark.parametrize(("box", "coords", "rect"), [
+    ([10, 20, 30, 40], {"type": "pixel", "mode": "LTWH"}, [10, 20, 30, 40]),
+    ([10, 20, 40, 60], {"type": "pixel", "mode": "LTRB"}, [10, 20, 30, 40]),
+    ([25, 40, 30, 40], {"type": "pixel", "mode": "CCWH"}, [10, 20, 30, 40]),
+    ([0.1, 0.1, 0.3, 0.4], {"type": "fractional", "mode": "TLBR"}, [10, 20, 30, 40]),  # TFDS y,x
+])
+def test_every_box_convention_maps_to_the_same_rectangle(page, viewer, box, coords, rect):
+    open_grid(page, viewer)
+    got = page.evaluate("([b, c]) => boxRect(b, c, 100, 200)", [box, coords])
+    assert got == pytest.approx(rect)
