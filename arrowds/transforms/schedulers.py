@@ -38,6 +38,8 @@ def run(job: Job, slices: Slices, scheduler: str, num_workers: int, report: Repo
     if scheduler == "serial":
         return _serial(job, slices, report)
     if scheduler == "threaded":
+        if num_workers == 1:  # one thread beside an idle one: run it here (same stop semantics)
+            return _serial(job, slices, report)
         return _threaded(job, slices, num_workers, report)
     if scheduler == "processed":
         return _processed(job, slices, num_workers, report)
