@@ -238,11 +238,15 @@ class _Tracker:
         with os.fdopen(fd, "wb") as f:
             f.write(np.full(slices, -1, np.int64).tobytes())
 
-    def at(self, chunk: int) -> int:
+    def all(self) -> np.ndarray | None:
         try:
-            return int(np.fromfile(self.path, np.int64)[chunk])
-        except (OSError, IndexError):
-            return -1
+            return np.fromfile(self.path, np.int64)
+        except OSError:
+            return None
+
+    def at(self, chunk: int) -> int:
+        at = self.all()
+        return int(at[chunk]) if at is not None and chunk < at.size else -1
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -263,6 +267,18 @@ def _ray(job: Job, slices: Slices, num_workers: int, report: Report,
     results: dict[int, ChunkResult] = {}
     inflight: dict[Any, int] = {}
     todo = list(range(len(slices)))
+    shown = finished = 0
+
+    def tick() -> None:
+        """Report inputs done: finished slices, plus how far the running ones are (when their
+        tasks run on this machine and write the tracking file)."""
+        nonlocal shown
+        at = track.all()
+        running = sum(max(0, int(at[c]) - slices[c][0]) for c in inflight.values()) if at is not None else 0
+        if finished + running > shown:
+            report(finished + running - shown)
+            shown = finished + running
+
     try:
         while todo or inflight:
             while todo and len(inflight) < num_workers:
@@ -279,7 +295,8 @@ def _ray(job: Job, slices: Slices, num_workers: int, report: Report,
                 if r.error is not None:
                     raise r.error from r.error.original
                 results[c] = r
-                report(b - a)
+                finished += b - a
+            tick()
     except BaseException:
         for ref in inflight:
             ray.cancel(ref, force=True)

@@ -228,17 +228,68 @@ def test_skip_ok(tmp_path):
     assert len(ds.names) == 0
 
 
-def test_progress_bar(capsys):
-    ds = target(mem())
-    repeat().eval(list(range(20)), ds, num_workers=2)
-    assert "20/20" in capsys.readouterr().err
+@ads.compute
+def grow(sample_in, samples_out):
+    """Row i becomes i % 3 rows with growing arrays (shape bounds must follow the new rows)."""
+    v = int(sample_in.values.numpy()[0])
+    for k in range(v % 3):
+        samples_out.append({"values": np.full(k + 1, v), "names": f"{sample_in.names.text()}.{k}"})
+
+
+@ads.compute
+def fail_row(sample_in, samples_out, bad=237):
+    v = int(sample_in.values.numpy()[0])
+    if v == bad:
+        raise ValueError(f"cannot handle {v}")
+    samples_out.append({"values": np.full(2, v), "names": "x"})
+
+
+def test_in_place(scheduler, tmp_path):
+    ds = ads.empty(str(tmp_path / "ds"))
+    ds.create_tensor("values")
+    ds.create_tensor("names", htype="text")
+    ds.extend({"values": [np.full(5, i) for i in range(N)], "names": [f"n{i}" for i in range(N)]})
+    old = ds._core.manifest
+    first_version = snapshot(ds)
+    with pytest.raises(ads.TransformError, match="input 237"):
+        fail_row(bad=237).eval(ds, num_workers=2, scheduler=scheduler, progressbar=False)
+    assert snapshot(ds) == first_version
+    grow().eval(ds, num_workers=2, scheduler=scheduler, progressbar=False)
+    want = [(i, k) for i in range(N) for k in range(i % 3)]
+    for got in (ds, ads.load(ds.path)):
+        assert len(got) == len(want)
+        assert [got.names[j].text() for j in range(len(want))] == [f"n{i}.{k}" for i, k in want]
+        assert [got.values[j].numpy().tolist() for j in (0, 2, len(want) - 1)] == \
+            [[1], [2, 2], [N - 1, N - 1]]
+        assert got.values.shape == (len(want), None)  # bounds of the new rows only
+        assert got._core.manifest.spec("values").max_shape == (2,)
+    assert not set(f.file for f in ds._core.manifest.fragments) & set(f.file for f in old.fragments)
+
+
+def test_in_place_needs_a_whole_writable_dataset(tmp_path):
+    ds = target(str(tmp_path / "ds"))
+    ds.extend({"values": [1, 2], "names": ["a", "b"]})
+    with pytest.raises(ValueError, match="not a view"):
+        scale().eval(ds[:1], progressbar=False)
+    with pytest.raises(ValueError, match="skip_ok"):
+        scale().eval(ds, skip_ok=True, progressbar=False)
+    with pytest.raises(ads.ArrowdsError):
+        scale().eval(ads.load(ds.path, read_only=True), progressbar=False)
+    scale(factor=3).eval(ds, progressbar=False)
+    assert contents(ds) == ([3, 6], ["a!", "b!"])
+
+
+def test_progress_bar(scheduler, tmp_path, capsys):
+    ds = target(str(tmp_path / "out"))
+    repeat().eval(list(range(N)), ds, num_workers=2, scheduler=scheduler)
+    assert f"{N}/{N}" in capsys.readouterr().err
 
 
 def test_bad_arguments():
     ds = target(mem())
     with pytest.raises(ValueError, match="scheduler"):
         repeat().eval([1], ds, scheduler="dask")
-    with pytest.raises(ValueError, match="ds_out"):
+    with pytest.raises(TypeError, match="in place"):
         repeat().eval([1])
     with pytest.raises(TypeError, match=r"repeat\(\)"):
         ads.compose([repeat])
