@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import uuid
 
 import numpy as np
@@ -49,9 +50,12 @@ def die_at(x, samples_out, bad=37):
 
 
 @ads.compute
-def interrupt_at(x, samples_out, bad=37):
+def interrupt_at(x, samples_out, bad=37, driver=None):
+    """Ctrl-C in the driver at input ``bad`` (its pid given for Ray workers)."""
     if x == bad:
-        os.kill(os.getpid() if os.environ.get("ADS_TEST_SERIAL") else os.getppid(), signal.SIGINT)
+        pid = driver or (os.getpid() if os.environ.get("ADS_TEST_SERIAL") else os.getppid())
+        os.kill(pid, signal.SIGINT)
+        time.sleep(2)  # the driver stops this worker
     samples_out.append({"values": x, "names": str(x)})
 
 
@@ -175,15 +179,17 @@ def test_killed_worker_fails_the_eval(sched, tmp_path, request):
     assert snapshot(ds) == before
 
 
-@pytest.mark.parametrize("sched", ["serial", "threaded", "processed"])
-def test_ctrl_c_stops_without_commit(sched, tmp_path, monkeypatch):
-    if sched != "processed":
+@pytest.mark.parametrize("sched", ["serial", "threaded", "processed", "ray"])
+def test_ctrl_c_stops_without_commit(sched, tmp_path, monkeypatch, request):
+    if sched in ("serial", "threaded"):
         monkeypatch.setenv("ADS_TEST_SERIAL", "1")  # the signal goes to this process
+    if sched == "ray":
+        request.getfixturevalue("ray_cluster")
     ds = target(str(tmp_path / "out"))
     before = snapshot(ds)
     with pytest.raises(KeyboardInterrupt):
-        interrupt_at(bad=20).eval(list(range(N)), ds, num_workers=2, scheduler=sched,
-                                  progressbar=False)
+        interrupt_at(bad=20, driver=os.getpid() if sched == "ray" else None).eval(
+            list(range(N)), ds, num_workers=2, scheduler=sched, progressbar=False)
     assert snapshot(ds) == before
     repeat().eval(list(range(10)), ds, num_workers=2, scheduler="threaded", progressbar=False)
     assert contents(ds) == expected_repeat(10)
