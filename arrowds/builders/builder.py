@@ -76,6 +76,34 @@ class Skip:
     reason: str = ""
 
 
+class Shards:
+    """A split's examples as independent shards: ``fn(**kwargs)`` for each ``kwargs`` in
+    ``shards``, in order. A local build reads them one after the other (as one generator); a Ray
+    build (``arrowds build --ray``) generates and encodes each shard in its own Ray task, so
+    reading the upstream files is spread over the cluster too. The data is the same either way.
+
+        def _split_generators(self, dl_manager):
+            files = sorted(dl_manager.download_and_extract(URL).glob("train-*.csv"))
+            return {"train": ads.builders.Shards(self._generate_examples, [{"path": f} for f in files])}
+    """
+
+    def __init__(self, fn: Any, shards: Iterable[dict[str, Any]]):
+        if not callable(fn):
+            raise TypeError(f"Shards needs a generator function, got {fn!r}")
+        self.fn = fn
+        self.shards = [dict(kw) for kw in shards]
+
+    def __iter__(self) -> Iterator[Any]:
+        for kwargs in self.shards:
+            yield from self.fn(**kwargs)
+
+    def __len__(self) -> int:
+        return len(self.shards)
+
+    def __repr__(self) -> str:
+        return f"Shards({getattr(self.fn, '__qualname__', self.fn)!r}, {len(self.shards)} shards)"
+
+
 class GeneratorBasedBuilder:
     """Base class of dataset builders; subclasses register themselves by import (see
     ``arrowds.builders.registry``). Construct with ``ads.builder(name)`` or directly."""
@@ -417,4 +445,4 @@ class _progress:
             self.bar.close()
 
 
-__all__ = ["BuilderConfig", "GeneratorBasedBuilder", "Skip"]
+__all__ = ["BuilderConfig", "GeneratorBasedBuilder", "Shards", "Skip"]

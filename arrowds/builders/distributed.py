@@ -1,17 +1,18 @@
 """Build a split on Ray (``arrowds build --ray``, ``download_and_prepare(scheduler="ray")``).
 
-The same split a local build writes (same rows, same order), made by Ray tasks:
+The same split a local build writes (same rows, same order, same stored bytes), made by Ray tasks:
 
-1. **Encode (map).** The driver runs the builder's generator (generators do not travel) and
-   hands its examples, in batches of ``BATCH_EXAMPLES`` (a ``RecordBatch`` is a batch of its
-   own), to Ray tasks. Each task encodes its batch with the local build's own code
-   (``SplitWriter``: features' ``encode_example``/``encode_arrow``, TFDS key hashing, running
-   indices as keys of keyless record batches) and returns a small array of order keys to the
-   driver; the encoded Arrow table stays in Ray's object store (spilled to disk by Ray when it
-   fills).
-2. **Order.** The driver holds 32 bytes per example (128-bit key hash, order key, generation
-   index), finds duplicate keys and computes the final order exactly as ``SplitWriter.finalize``
-   does (ascending md5 of split + key, or key/generation order with ``disable_shuffling``).
+1. **Generate and encode (map).** A split given as :class:`~arrowds.builders.Shards` runs each
+   shard's generator in its own Ray task (a streaming task that encodes its examples in batches
+   and yields each batch's table and order columns), so reading the upstream files is spread
+   too. Any other generator runs in the driver (generators do not travel), which hands its
+   examples in batches of ``BATCH_EXAMPLES`` (a ``RecordBatch`` alone) to encoding tasks.
+   Encoding is the local build's own code (``SplitWriter``: features' ``encode_example`` /
+   ``encode_arrow``, TFDS key hashing); the encoded tables stay in Ray's object store (spilled to
+   disk by Ray when it fills) and only the order columns come to the driver.
+2. **Order.** The driver numbers the examples in generation order (shard after shard; keyless
+   record batches take their running index as key, as locally), holds 32 bytes per example,
+   finds duplicate keys and computes the final order exactly as ``SplitWriter.finalize`` does.
 3. **Write (reduce).** The final order is cut into contiguous ranges of about ``RANGE_BYTES``
    (at least one per worker). Each range is one input of an ``@ads.compute`` transform run with
    the ``"ray"`` scheduler: a task gathers its rows from the encoded tables and writes them as
@@ -20,22 +21,25 @@ The same split a local build writes (same rows, same order), made by Ray tasks:
 
 The version folder is still built aside and renamed into place by the builder, so a failed
 distributed build leaves nothing, like a local one; the folder must be on a file system every
-Ray node sees (one machine, or a shared mount).
+Ray node sees (one machine, or a shared mount). A builder module that Ray workers cannot import
+(a folder imported by path) is sent to them by value.
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from arrowds.builders.builder import Skip, _limited
+from arrowds.builders.builder import Shards, Skip, _limited
 from arrowds.builders.features import FeaturesDict
 from arrowds.builders.info import SplitInfo
-from arrowds.builders.writer import SplitWriter, normalize_key
+from arrowds.builders.writer import SplitWriter, hash_key, normalize_key
 from arrowds.errors import BuilderError, DuplicateKeysError, TransformError
 from arrowds.transforms.compute import compute
 from arrowds.transforms.schedulers import connect_ray
@@ -111,75 +115,23 @@ def _write_range(rng: _Range, samples_out: Any, features: FeaturesDict) -> None:
 def write_split(ds: Any, features: FeaturesDict, split: str, examples: Iterable[Any], *,
                 shuffle: bool, ignore_duplicates: bool, limit: int | None, progress: Any,
                 ray_address: str | None = None, num_workers: int | None = None) -> SplitInfo:
-    """Write ``examples`` (what ``_generate_examples`` yields) into the empty split dataset
-    ``ds`` on Ray, publishing once; returns the split's info. See the module docstring."""
+    """Write ``examples`` (what ``_generate_examples`` yields, or :class:`Shards`) into the empty
+    split dataset ``ds`` on Ray, publishing once; returns the split's info. See the module
+    docstring."""
     ray = connect_ray(ray_address)
     workers = num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    encode = ray.remote(num_cpus=1, num_returns=2, max_retries=0)(_encode)
-    features_ref = ray.put(features)
-    metas: dict[int, Any] = {}  # batch number -> meta ref, until fetched
-    tables: list[Any] = []
-    got: dict[int, dict[str, np.ndarray]] = {}
-    inflight: list[tuple[int, Any]] = []
-    num_skipped = count = 0
-
-    def submit(items: list[Any] | pa.RecordBatch, n: int) -> None:
-        nonlocal count
-        meta, table = encode.remote(features_ref, split, shuffle, count, items)
-        metas[len(tables)] = meta
-        inflight.append((len(tables), meta))
-        tables.append(table)
-        count += n
-        while len(inflight) > 2 * workers:
-            drain(1)
-
-    def drain(at_least: int) -> None:
-        done, _ = ray.wait([m for _, m in inflight], num_returns=min(at_least, len(inflight)))
-        ready = set(done)
-        for b, m in [x for x in inflight if x[1] in ready]:
-            got[b] = _get(ray, m, split)
-            progress.update(int(got[b][_SEQ].size))
-        inflight[:] = [x for x in inflight if x[1] not in ready]
-
-    try:
-        batch: list[Any] = []
-        nbytes = 0
-        for item in _limited(examples, limit):
-            if isinstance(item, pa.RecordBatch):
-                if batch:
-                    submit(batch, len(batch))
-                    batch, nbytes = [], 0
-                if item.num_rows:
-                    submit(item, item.num_rows)
-                continue
-            try:
-                key, example = item
-            except (TypeError, ValueError):
-                raise BuilderError(f"split {split!r}: _generate_examples must yield (key, example) or "
-                                   f"pyarrow.RecordBatch, got {type(item).__name__}") from None
-            if isinstance(example, Skip):
-                num_skipped += 1
-                continue
-            normalize_key(key)  # a bad key fails here, at its example
-            batch.append((key, example))
-            nbytes += _approx_bytes(example)
-            if len(batch) >= BATCH_EXAMPLES or nbytes >= BATCH_BYTES:
-                submit(batch, len(batch))
-                batch, nbytes = [], 0
-        if batch:
-            submit(batch, len(batch))
-        while inflight:
-            drain(len(inflight))
-    except BaseException:
-        for _, m in inflight:
-            ray.cancel(m, force=True)
-        raise
+    for leaf in features.leaves.values():  # a builder's own feature classes travel by value too
+        _pickle_by_value(ray, type(leaf))
+    if isinstance(examples, Shards) and limit is None:
+        metas, tables, num_skipped = _generate_shards(ray, examples, features, split, shuffle,
+                                                      workers, progress)
+    else:  # max_examples_per_split counts across shards: generate in order, here
+        metas, tables, num_skipped = _generate_here(ray, examples, features, split, shuffle, limit,
+                                                    workers, progress)
     if not tables:
         return SplitInfo(split, num_examples=0, num_skipped=num_skipped)
-    metas_in_order = [got[b] for b in range(len(tables))]
-    order, batch_of, offsets = _final_order(ray, metas_in_order, tables, split, shuffle,
-                                            ignore_duplicates)
-    total = int(sum(int(m["bytes"][0]) for m in metas_in_order))
+    order, batch_of, offsets = _final_order(ray, metas, tables, split, shuffle, ignore_duplicates)
+    total = int(sum(int(m["bytes"][0]) for m in metas))
     ranges = _ranges(tables, batch_of[order], offsets[order], total, workers)
     try:
         _write_range(features=features).eval(ranges, ds, num_workers=min(workers, len(ranges)),
@@ -190,18 +142,197 @@ def write_split(ds: Any, features: FeaturesDict, split: str, examples: Iterable[
     return SplitInfo(split, num_examples=int(order.size), num_skipped=num_skipped)
 
 
+def _items(examples: Iterable[Any], split: str) -> Iterator[tuple[str, Any]]:
+    """What a generator yields, checked: ("batch", RecordBatch), ("skip", None), ("example", (key, ex))."""
+    for item in examples:
+        if isinstance(item, pa.RecordBatch):
+            yield "batch", item
+            continue
+        try:
+            key, example = item
+        except (TypeError, ValueError):
+            raise BuilderError(f"split {split!r}: _generate_examples must yield (key, example) or "
+                               f"pyarrow.RecordBatch, got {type(item).__name__}") from None
+        if isinstance(example, Skip):
+            yield "skip", None
+        else:
+            normalize_key(key)  # a bad key fails here, at its example
+            yield "example", (key, example)
+
+
+def _batches(examples: Iterable[Any], split: str, counts: list[int]) -> Iterator[list[Any] | pa.RecordBatch]:
+    """Examples grouped into encoding batches (BATCH_EXAMPLES or BATCH_BYTES; a RecordBatch
+    alone); ``counts[0]`` counts the skipped ones."""
+    batch: list[Any] = []
+    nbytes = 0
+    for kind, item in _items(examples, split):
+        if kind == "skip":
+            counts[0] += 1
+        elif kind == "batch":
+            if batch:
+                yield batch
+                batch, nbytes = [], 0
+            if item.num_rows:
+                yield item
+        else:
+            batch.append(item)
+            nbytes += _approx_bytes(item[1])
+            if len(batch) >= BATCH_EXAMPLES or nbytes >= BATCH_BYTES:
+                yield batch
+                batch, nbytes = [], 0
+    if batch:
+        yield batch
+
+
+def _generate_here(ray: Any, examples: Iterable[Any], features: FeaturesDict, split: str,
+                   shuffle: bool, limit: int | None, workers: int,
+                   progress: Any) -> tuple[list[dict[str, np.ndarray]], list[Any], int]:
+    """Run the generator in the driver and encode its batches in Ray tasks (at most two per
+    worker in flight); returns each batch's order columns and table ref, and the skipped count."""
+    encode = ray.remote(num_cpus=1, num_returns=2, max_retries=0)(_encode)
+    features_ref = ray.put(features)
+    tables: list[Any] = []
+    got: dict[int, dict[str, np.ndarray]] = {}
+    inflight: list[tuple[int, Any]] = []
+    skipped = [0]
+    count = 0
+
+    def drain(at_least: int) -> None:
+        done, _ = ray.wait([m for _, m in inflight], num_returns=min(at_least, len(inflight)))
+        ready = set(done)
+        for b, m in [x for x in inflight if x[1] in ready]:
+            got[b] = _get(ray, m, split)
+            progress.update(int(got[b][_SEQ].size))
+        inflight[:] = [x for x in inflight if x[1] not in ready]
+
+    try:
+        for items in _batches(_limited(examples, limit), split, skipped):
+            meta, table = encode.remote(features_ref, split, shuffle, count, items)
+            inflight.append((len(tables), meta))
+            tables.append(table)
+            count += items.num_rows if isinstance(items, pa.RecordBatch) else len(items)
+            while len(inflight) > 2 * workers:
+                drain(1)
+        while inflight:
+            drain(len(inflight))
+    except BaseException:
+        for _, m in inflight:
+            ray.cancel(m, force=True)
+        raise
+    return [got[b] for b in range(len(tables))], tables, skipped[0]
+
+
+def _shard_task(shards: Shards, k: int, features: FeaturesDict, split: str,
+                shuffle: bool) -> Iterator[Any]:
+    """Ray generator task: run shard ``k`` and encode it batch by batch; yields each batch's
+    table, then its order columns (numbered from 0 within the shard, with which rows take their
+    order or key from that number), and last the number of skipped examples."""
+    counts = [0]
+    first = 0
+    for items in _batches(shards.fn(**shards.shards[k]), split, counts):
+        meta, table = _encode(features, split, shuffle, first, items)
+        if isinstance(items, pa.RecordBatch):
+            n = items.num_rows
+            keyless = np.full(n, "__key__" not in items.schema.names)
+            keys = items.column("__key__").to_pylist() if not keyless.all() else range(first, first + n)
+        else:
+            n = len(items)
+            keyless = np.zeros(n, bool)
+            keys = [key for key, _ in items]
+        meta["by_count"] = np.array([keyless[j] or not _int_key(key) for j, key in enumerate(keys)], bool)
+        meta["keyless"] = keyless
+        first += n
+        yield table
+        yield meta
+    yield counts[0]
+
+
+def _int_key(key: Any) -> bool:
+    """Whether SplitWriter orders this key by its value (an int key) rather than by its number."""
+    return isinstance(key, (int, np.integer)) and not isinstance(key, bool) and -(1 << 63) <= key < 1 << 63
+
+
+def _generate_shards(ray: Any, shards: Shards, features: FeaturesDict, split: str, shuffle: bool,
+                     workers: int, progress: Any) -> tuple[list[dict[str, np.ndarray]], list[Any], int]:
+    """Generate and encode every shard in its own Ray task (at most two per worker at once),
+    then number the examples in generation order (shard by shard) as a local build does."""
+    _pickle_by_value(ray, shards.fn)
+    task = ray.remote(num_cpus=1, num_returns="streaming", max_retries=0)(_shard_task)
+    shards_ref, features_ref = ray.put(shards), ray.put(features)
+    running = [task.remote(shards_ref, k, features_ref, split, shuffle)
+               for k in range(min(len(shards), 2 * workers))]
+    metas: list[dict[str, np.ndarray]] = []
+    tables: list[Any] = []
+    skipped = count = 0
+    try:
+        for k in range(len(shards)):
+            gen = running[k]
+            refs = list(_drain_generator(ray, gen, split))
+            if len(running) < len(shards):  # keep two shards per worker going
+                running.append(task.remote(shards_ref, len(running), features_ref, split, shuffle))
+            skipped += _get(ray, refs[-1], split)
+            start = count  # the shard's first example in generation order
+            for t in range(0, len(refs) - 1, 2):
+                meta = _get(ray, refs[t + 1], split)
+                n = int(meta[_SEQ].size)
+                meta[_SEQ] = meta[_SEQ] + start
+                meta[_ORDER] = np.where(meta["by_count"], meta[_SEQ], meta[_ORDER])
+                meta[_HI], meta[_LO] = meta[_HI].copy(), meta[_LO].copy()  # ray.get gives read-only
+                for j in np.flatnonzero(meta["keyless"]):  # keyless batch: the running index is the key
+                    h = hash_key(split, int(meta[_SEQ][j]))
+                    meta[_HI][j], meta[_LO][j] = h >> 64, h & 0xFFFFFFFFFFFFFFFF
+                metas.append(meta)
+                tables.append(refs[t])
+                count += n
+                progress.update(n)
+    except BaseException:
+        for gen in running:
+            try:
+                ray.cancel(gen, force=True)
+            except Exception:  # noqa: BLE001 - a finished task cannot be cancelled; nothing to do
+                pass
+        raise
+    return metas, tables, skipped
+
+
+def _pickle_by_value(ray: Any, fn: Any) -> None:
+    """Send the builder's module to the workers by value: a builder folder imported by path
+    (``arrowds build ./my_ds``) is not importable there. Installed packages go by reference."""
+    module = sys.modules.get(getattr(fn, "__module__", None) or "")
+    path = getattr(module, "__file__", None)
+    if module is None or module.__name__.split(".")[0] == "arrowds" or not path:
+        return
+    if any(part in ("site-packages", "dist-packages") for part in Path(path).parts):
+        return
+    ray.cloudpickle.register_pickle_by_value(module)
+
+
+def _drain_generator(ray: Any, gen: Any, split: str) -> Iterator[Any]:
+    """The object refs a streaming task yields (its error, raised as a local build would)."""
+    while True:
+        try:
+            ref = next(gen)
+        except StopIteration:
+            return
+        except ray.exceptions.RayError as e:
+            _raise_task_error(ray, e, split)
+        yield ref
+
+
 def _get(ray: Any, ref: Any, split: str) -> Any:
     """A task's result; an encoding error comes back as the error the local build raises."""
     try:
         return ray.get(ref)
-    except ray.exceptions.RayTaskError as e:
-        cause = getattr(e, "cause", None)
-        if isinstance(cause, Exception):
-            raise cause from None
-        raise BuilderError(f"encoding examples of split {split!r} on Ray failed: {e}") from e
     except ray.exceptions.RayError as e:
-        raise BuilderError(f"a Ray task encoding examples of split {split!r} failed: "
-                           f"{type(e).__name__}: {str(e).strip()[:500]}") from e
+        _raise_task_error(ray, e, split)
+
+
+def _raise_task_error(ray: Any, e: BaseException, split: str) -> None:
+    cause = getattr(e, "cause", None)
+    if isinstance(e, ray.exceptions.RayTaskError) and isinstance(cause, Exception):
+        raise cause from None
+    raise BuilderError(f"a Ray task generating or encoding examples of split {split!r} failed: "
+                       f"{type(e).__name__}: {str(e).strip()[:500]}") from e
 
 
 def _final_order(ray: Any, metas: list[dict[str, np.ndarray]], tables: list[Any], split: str,

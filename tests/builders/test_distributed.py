@@ -3,9 +3,12 @@ same data as local builds, published once; on the session's local Ray cluster (2
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pyarrow as pa
 import pytest
+from PIL import Image
 
 import arrowds as ads
 from arrowds.builders import distributed
@@ -53,6 +56,12 @@ def shapes(monkeypatch):
     monkeypatch.setattr(distributed, "RANGE_BYTES", 4096)  # several write ranges
     Shapes.shuffle, Shapes.keys, Shapes.fail_at = True, "str", None
     return Shapes
+
+
+def png(seed: int) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.full((2, 3, 3), seed * 20, np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def rows(root, split):
@@ -164,3 +173,115 @@ def test_cli_build_ray(ray_cluster, shapes, tmp_path):
 def test_bad_scheduler(shapes, tmp_path):
     with pytest.raises(ValueError, match="scheduler must be"):
         shapes(data_dir=tmp_path).download_and_prepare(scheduler="beam")
+
+
+class Sharded(ads.builders.GeneratorBasedBuilder):
+    """Five upstream 'files' per split, given as Shards; keyed examples, keyless and keyed
+    record batches, skips, and int or str keys."""
+
+    VERSION = ads.Version("1.0.0")
+    shuffle = True
+    int_keys = False
+
+    def _info(self):
+        return self.dataset_info_from_configs(
+            features={"image": F.Image(shape=(None, None, 3)), "name": F.Text(), "n": F.Scalar(np.int64)},
+            disable_shuffling=not self.shuffle)
+
+    def _split_generators(self, dl_manager):
+        return {"train": ads.builders.Shards(self._generate_examples,
+                                             [{"part": p, "size": 30 + 7 * p} for p in range(5)]),
+                "test": ads.builders.Shards(self._generate_examples, [{"part": 9, "size": 12}])}
+
+    def _generate_examples(self, part, size):
+        rng = np.random.default_rng(part)
+        for i in range(size):
+            n = part * 1000 + i * 7 % size  # keys in a scrambled order
+            if i % 11 == 3:
+                yield f"skip{part}-{i}", ads.builders.Skip("broken")
+                continue
+            key = n if self.int_keys else f"p{part}/{n}"
+            yield key, {"image": rng.integers(0, 255, (3 + i % 4, 5, 3), dtype=np.uint8),
+                        "name": f"{part}:{n}", "n": n}
+        if part == 2:  # record batches: keyless (their keys are running indices), then keyed
+            yield pa.RecordBatch.from_pydict({"image": [png(k) for k in range(3)], "name": ["a", "b", "c"],
+                                              "n": [-1, -2, -3]})
+            yield pa.RecordBatch.from_pydict({"image": [png(7)], "name": ["d"], "n": [-4],
+                                              "__key__": [-4 if self.int_keys else "rb-d"]})
+
+
+def sharded_rows(root, split):
+    ds = ads.load(str(root / split))
+    return (ds.n.numpy().ravel().tolist(), [ds.name[i].text() for i in range(len(ds))],
+            ds.to_arrow(["image"]).column("image").to_pylist())
+
+
+@pytest.mark.parametrize("shuffle,int_keys", [(True, False), (False, True), (False, False)])
+def test_shards_on_ray_equal_a_local_build(ray_cluster, tmp_path, monkeypatch, shuffle, int_keys):
+    monkeypatch.setattr(distributed, "BATCH_EXAMPLES", 8)
+    # a new class, not Sharded with changed attributes: Ray workers import Sharded afresh
+    cls = type(f"Sharded{int(shuffle)}{int(int_keys)}", (Sharded,),
+               {"shuffle": shuffle, "int_keys": int_keys})
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("shards must be generated in Ray tasks, not in the driver")
+
+    monkeypatch.setattr(distributed, "_generate_here", not_here)
+    local, on_ray = build_both(tmp_path, cls, num_workers=2)
+    for split in ("train", "test"):
+        assert sharded_rows(on_ray.data_path, split) == sharded_rows(local.data_path, split)
+        assert len(sharded_rows(on_ray.data_path, split)[0]) > 10
+        assert on_ray.info.splits[split].num_skipped == local.info.splits[split].num_skipped > 0
+
+
+class BrokenShard(Sharded):
+    def _generate_examples(self, part, size):
+        if part == 3:
+            raise OSError(f"part {part} is truncated")
+        yield from super()._generate_examples(part, size)
+
+
+def test_shard_errors_and_max_examples(ray_cluster, tmp_path):
+    with pytest.raises(OSError, match="part 3 is truncated"):
+        BrokenShard(data_dir=tmp_path / "x").download_and_prepare(scheduler="ray")
+    assert not (tmp_path / "x" / "broken_shard").exists()
+    dc = ads.DownloadConfig(max_examples_per_split=50)  # counted across shards: generated in order
+    a, b = Sharded(data_dir=tmp_path / "a"), Sharded(data_dir=tmp_path / "b")
+    a.download_and_prepare(dc)
+    b.download_and_prepare(dc, scheduler="ray")
+    assert sharded_rows(b.data_path, "train") == sharded_rows(a.data_path, "train")
+    assert b.info.splits["train"].num_examples + b.info.splits["train"].num_skipped == 50
+
+
+SHARDED_FILE = '''
+import numpy as np
+import arrowds as ads
+
+
+def _rows(part):
+    for i in range(20):
+        yield f"{part}-{i}", {"x": part * 100 + i, "t": f"r{part}.{i}"}
+
+
+class FileShards(ads.builders.GeneratorBasedBuilder):
+    VERSION = ads.Version("1.0.0")
+
+    def _info(self):
+        return self.dataset_info_from_configs(features={"x": np.int64, "t": ads.features.Text()})
+
+    def _split_generators(self, dl_manager):
+        return {"train": ads.builders.Shards(self._generate_examples, [{"part": p} for p in range(4)])}
+
+    def _generate_examples(self, part):
+        yield from _rows(part)
+'''
+
+
+def test_cli_build_ray_shards_from_a_builder_file(ray_cluster, tmp_path):
+    """A builder imported by path is not importable by Ray workers: its module goes by value."""
+    src = tmp_path / "file_shards_builder.py"
+    src.write_text(SHARDED_FILE)
+    assert main(["build", str(src), "--data_dir", str(tmp_path / "d"), "--ray"]) == 0
+    assert main(["build", str(src), "--data_dir", str(tmp_path / "e")]) == 0
+    a, b = (ads.load(str(tmp_path / d / "file_shards" / "1.0.0" / "train")) for d in "de")
+    assert len(a) == 80 and a.x.numpy().tolist() == b.x.numpy().tolist()
