@@ -325,3 +325,16 @@ def test_sample_in_reads_like_a_row_view():
     rows = [src[i] for i in range(69, -1, -1)]
     assert out.values.numpy().tolist() == [[4 + i + i, 3 + i, 3 + i] for i in range(69, -1, -1)]
     assert [out.names[k].text() for k in range(70)] == [r.captions.text() * 2 for r in rows]
+
+
+def test_samples_out_names_that_look_like_its_own_attributes():
+    from arrowds.transforms.outputs import SamplesOut
+
+    out = SamplesOut(["_tensors", "append", "images", "boxes/xyxy"])
+    out.images.append(1)
+    out["_tensors"].append(2)
+    out["append"].append(3)
+    out.boxes.xyxy.append(4)
+    out.append({"images": 5, "_tensors": 6, "append": 7, "boxes/xyxy": 8})
+    assert out.lengths() == {"_tensors": 2, "append": 2, "images": 2, "boxes/xyxy": 2}
+    assert out.take()["append"] == [3, 7]
