@@ -10,7 +10,7 @@ imported on first use by name, not by ``import arrowds``.
 """
 
 from arrowds.builders import features
-from arrowds.builders.builder import BuilderConfig, GeneratorBasedBuilder, Skip
+from arrowds.builders.builder import BuilderConfig, GeneratorBasedBuilder, Shards, Skip
 from arrowds.builders.concat import ConcatTensor, ConcatView
 from arrowds.builders.download import DownloadConfig, DownloadManager
 from arrowds.builders.info import DatasetInfo, SplitInfo, Version
@@ -26,6 +26,7 @@ __all__ = [
     "DownloadManager",
     "GeneratorBasedBuilder",
     "PreparedDataset",
+    "Shards",
     "Skip",
     "SplitInfo",
     "Version",

@@ -2,7 +2,8 @@
 
 PATH_OR_NAME is a builder folder (default: here; the one holding ``*_dataset_builder.py``), a
 ``.py`` file defining builders, or a registered name (``mnist``, ``my_ds/small:1.0.0``).
-Without ``--config`` every config is built (TFDS). ``arrowds info NAME`` shows the result.
+Without ``--config`` every config is built (TFDS). ``--ray`` encodes and writes the splits with
+Ray tasks (``arrowds.builders.distributed``). ``arrowds info NAME`` shows the result.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def _build(args: argparse.Namespace) -> None:
             b = get_builder(cls.name + (f"/{config}" if config else ""), data_dir=args.data_dir,
                             version=parsed.version if parsed else None)
             was_prepared = b.is_prepared
-            b.download_and_prepare(dc)
+            b.download_and_prepare(dc, scheduler="ray" if args.ray or args.ray_address else "local",
+                                   ray_address=args.ray_address)
             if args.max_examples_per_split == 0:
                 print(f"Downloaded the files of {b.full_name} (--max_examples_per_split 0: nothing built)")
             elif was_prepared and not args.overwrite:
@@ -111,5 +113,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--download_dir", default=None, help="download cache (default: <data_dir>/downloads)")
     p.add_argument("--mirror", default=None, help="folder searched for each URL's file name before "
                    "the network (air-gapped machines; also $ARROWDS_DOWNLOAD_MIRROR)")
+    p.add_argument("--ray", action="store_true", help="encode and write the splits with Ray tasks "
+                   "(the connected cluster, $RAY_ADDRESS, or a new local one); same data as a local build")
+    p.add_argument("--ray_address", default=None, metavar="ADDR",
+                   help="the Ray cluster for --ray (implies --ray), e.g. ray://head:10001 or auto")
     p.add_argument("--pdb", action="store_true", help="enter the debugger on an error")
     p.set_defaults(func=run)

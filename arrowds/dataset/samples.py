@@ -197,6 +197,13 @@ def _as_stacked_numbers(values: Any) -> np.ndarray | None:
             type(v) in (int, float, bool) or isinstance(v, np.number) for v in values):
         arr = np.asarray(values)
         return arr if arr.dtype != object else None
+    if isinstance(values, (list, tuple)) and values and type(values[0]) is np.ndarray:
+        # arrays of one dtype and shape (labels read with .numpy()): stack them, else per sample
+        first = values[0]
+        dtype, shape = first.dtype, first.shape
+        if dtype.kind not in "OUSV" and all(
+                type(v) is np.ndarray and v.dtype == dtype and v.shape == shape for v in values):
+            return np.stack(values)
     return None
 
 

@@ -65,6 +65,10 @@ def check_image_array(
     ``gray_only_dtypes`` are accepted for 1-channel arrays only (png's uint16).
     """
     array = np.asarray(array)
+    if array.dtype == UINT8 and array.ndim == 3 and array.shape[2] in channels and array.shape[2] > 1 \
+            and UINT8 in dtypes and UINT8 not in gray_only_dtypes \
+            and 0 < array.shape[0] <= max_side and 0 < array.shape[1] <= max_side:
+        return np.ascontiguousarray(array), array.shape[2]  # the common case, without formatting
     dtype = array.dtype.newbyteorder("=")  # a big-endian uint16 is still uint16
     gray_only = [np.dtype(d) for d in gray_only_dtypes]
     allowed = [np.dtype(d) for d in dtypes] + gray_only

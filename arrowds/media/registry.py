@@ -36,6 +36,9 @@ def get_codec(name: str) -> Codec:
         >>> get_codec("JPG").name
         'jpeg'
     """
+    codec = _CODECS.get(name)  # already canonical: the common case, on every sample
+    if codec is not None:
+        return codec
     canonical = canonical_compression(name) if isinstance(name, str) else None
     if canonical in _CODECS:
         return _CODECS[canonical]

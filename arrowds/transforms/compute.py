@@ -135,6 +135,10 @@ class Pipeline:
         """Transform every sample of ``data_in`` (a dataset, a view, or any sequence) and append
         the outputs to ``ds_out``, in input order, as one published change.
 
+        Without ``ds_out`` the transform runs in place (Hub): ``data_in`` must be a writable
+        dataset, and its rows are replaced by the outputs (every tensor must get samples), in
+        one commit; earlier versions keep the old rows.
+
         ``num_workers=0`` runs in this thread; otherwise ``scheduler`` picks threads
         (``"threaded"``), processes (``"processed"``: everything the workers need is pickled,
         so the target must not be ``mem://``) or Ray tasks (``"ray"``: on the cluster at
@@ -144,9 +148,9 @@ class Pipeline:
 
         >>> compose([decode(), resize(size=64)]).eval(ds, out, num_workers=2)   # doctest: +SKIP
         """
-        if ds_out is None:
-            raise ValueError("eval needs ds_out: in-place transforms are not supported; write to a "
-                             "new dataset (ads.empty(url) with the tensors created) instead")
+        in_place = ds_out is None
+        if in_place:
+            ds_out = _in_place_target(data_in, skip_ok)
         if scheduler not in SCHEDULERS:
             raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {scheduler!r}")
         if not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
@@ -159,7 +163,8 @@ class Pipeline:
         with core.lock:
             core.stage()  # pending appends of ds_out go before the transform's output
             base = core.manifest
-        target = Target(ds_out.path, _storage_options(ds_out), base,
+        start = _emptied(base) if in_place else base  # in place: the outputs replace every row
+        target = Target(ds_out.path, _storage_options(ds_out), start,
                         {rel: ds_out._full(rel) for rel in ds_out.tensors}, skip_ok)
         job = Job(self.stages, target, data)
         n = len(data)
@@ -168,7 +173,7 @@ class Pipeline:
         slices = _slices(n, num_workers)
         with tqdm(total=n, desc=self.name, disable=not progressbar, unit="sample") as bar:
             results = schedulers.run(job, slices, scheduler, num_workers, bar.update, ray_address)
-        _commit(ds_out, base, results, skip_ok)
+        _commit(ds_out, base, results, skip_ok, start if in_place else None)
         return ds_out
 
     def __repr__(self) -> str:
@@ -316,10 +321,34 @@ def _merge_info(base: Manifest, results: list[ChunkResult]) -> dict[str, dict[st
     return out
 
 
-def _commit(ds_out: Dataset, base: Manifest, results: list[ChunkResult], skip_ok: bool) -> None:
-    """Append every slice's fragments in input order and publish once (all or nothing)."""
+def _in_place_target(data_in: Any, skip_ok: bool) -> Dataset:
+    """``data_in`` as its own target (``eval`` without ``ds_out``), after checking it can be one."""
+    if not isinstance(data_in, Dataset):
+        raise TypeError(f"eval without ds_out transforms a dataset in place, so data_in must be an "
+                        f"arrowds Dataset, got {type(data_in).__name__}; pass ds_out to write elsewhere")
+    if data_in.is_view or data_in._group:
+        raise ValueError(f"{data_in.path}: an in-place transform replaces every row of the dataset, so "
+                         "data_in must be the whole dataset, not a view or group; pass ds_out to "
+                         "transform a view into another dataset")
+    if skip_ok:
+        raise ValueError("skip_ok=True cannot be used in place: the outputs replace every tensor, so "
+                         "the transform must fill them all")
+    data_in._core.check_writable()
+    return data_in
+
+
+def _emptied(m: Manifest) -> Manifest:
+    """``m`` with no rows (tensors, info and row-id counter kept; shape bounds reset)."""
+    specs = tuple(s.replace(min_shape=None, max_shape=None) for s in m.tensors)
+    return m.replace(tensors=specs, fragments=(), lengths={s.name: 0 for s in m.tensors})
+
+
+def _commit(ds_out: Dataset, base: Manifest, results: list[ChunkResult], skip_ok: bool,
+            replace: Manifest | None = None) -> None:
+    """Append every slice's fragments in input order (to ``replace``, the emptied base, for an
+    in-place transform) and publish once (all or nothing)."""
     rows = sum(r.rows for r in results)
-    if not rows:
+    if not rows and replace is None:
         return
     for name in {n for r in results for n in r.counts}:
         got = sum(r.counts.get(name, 0) for r in results)
@@ -334,7 +363,7 @@ def _commit(ds_out: Dataset, base: Manifest, results: list[ChunkResult], skip_ok
             raise TransformError(f"{ds_out.path} was written to while the transform ran; nothing "
                                  "was added. Run it again.")
         saved_changes = core.changes
-        m = base
+        m = base if replace is None else replace
         for spec in specs.values():
             m = m.with_spec(spec)
         if info:
@@ -347,9 +376,12 @@ def _commit(ds_out: Dataset, base: Manifest, results: list[ChunkResult], skip_ok
                     lengths[name] += frag.rows
                 m = m.appended(frag, dict(lengths))
                 appended.append(m.fragments[-1])
-        changes = type(saved_changes)(appended=list(saved_changes.appended) + appended,
-                                      specs={s.name: s for s in m.tensors},
-                                      other=saved_changes.other or bool(info))
+        if replace is not None:  # not an append: publishing it needs the branch where it was
+            changes = type(saved_changes)(appended=[], specs={s.name: s for s in m.tensors}, other=True)
+        else:
+            changes = type(saved_changes)(appended=list(saved_changes.appended) + appended,
+                                          specs={s.name: s for s in m.tensors},
+                                          other=saved_changes.other or bool(info))
         core.manifest, core.changes = m, changes
         if core.depth:
             return  # inside `with ds_out:` the block publishes (or discards) everything

@@ -57,6 +57,9 @@ class SamplesOut:
     def __init__(self, names: Sequence[str] | None):
         object.__setattr__(self, "_open", names is None)
         object.__setattr__(self, "_tensors", {n: TensorOut(n) for n in names or ()})
+        for n, t in self._tensors.items():  # samples_out.<name> without __getattr__ (hot path)
+            if n.isidentifier() and not n.startswith("_") and not hasattr(SamplesOut, n):
+                object.__setattr__(self, n, t)
 
     # -- access --------------------------------------------------------------------------
     def __getitem__(self, name: str) -> TensorOut | _GroupOut:

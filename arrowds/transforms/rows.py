@@ -31,6 +31,7 @@ class Prefetcher:
         self.ds = ds
         self.positions = positions
         self.blocks: dict[str, tuple[int, Any]] = {}  # full tensor name -> (first slot, values)
+        self.specs = {s.name: s for s in ds._core.manifest.tensors}  # the pinned version's specs
 
     def row(self, slot: int) -> RowView:
         return RowView(self, slot, self.ds._group)
@@ -39,7 +40,7 @@ class Prefetcher:
         got = self.blocks.get(full)
         if got is None or not got[0] <= slot < got[0] + len(got[1]):
             core = self.ds._core
-            spec = core.spec(full)
+            spec = self.specs[full]
             pos = self.positions[slot: slot + BLOCK]
             if spec.layout == "blob" or spec.layout == "text":
                 values: Any = read.read_values(core, spec, pos)
@@ -68,7 +69,7 @@ class RowView:
 
     def __getitem__(self, name: str) -> Any:
         full = f"{self._group}/{name.strip('/')}" if self._group else name.strip("/")
-        spec = self._pf.ds._core.manifest.spec(full)
+        spec = self._pf.specs.get(full)
         if spec is None:
             if any(n.startswith(full + "/") for n in self._pf.ds._core.manifest.tensor_names):
                 return RowView(self._pf, self._slot, full)
@@ -105,7 +106,7 @@ class RowTensor:
 
     def numpy(self, aslist: bool = False, fetch_chunks: bool = False) -> Any:
         pf = self._row._pf
-        spec = pf.ds._core.spec(self._full)
+        spec = pf.specs[self._full]
         if spec.layout not in _FAST:
             return self.tensor.numpy(aslist=aslist)
         value = pf.value(self._full, self._row._slot)

@@ -8,10 +8,12 @@ KeyboardInterrupt. Nothing is published here, so either way the target is unchan
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -19,9 +21,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, Thr
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+import numpy as np
+
 from arrowds._optional import import_optional
 from arrowds.errors import TransformError
-from arrowds.transforms.worker import Cancelled, ChunkResult, Job, run_chunk
+from arrowds.transforms.worker import Cancelled, ChunkResult, Job, describe, run_chunk
 
 Report = Callable[[int], None]
 Slices = list[tuple[int, int]]
@@ -34,6 +38,8 @@ def run(job: Job, slices: Slices, scheduler: str, num_workers: int, report: Repo
     if scheduler == "serial":
         return _serial(job, slices, report)
     if scheduler == "threaded":
+        if num_workers == 1:  # one thread beside an idle one: run it here (same stop semantics)
+            return _serial(job, slices, report)
         return _threaded(job, slices, num_workers, report)
     if scheduler == "processed":
         return _processed(job, slices, num_workers, report)
@@ -164,7 +170,7 @@ def _processed(job: Job, slices: Slices, num_workers: int, report: Report) -> li
         ok = True
         return results
     except BrokenProcessPool as e:
-        raise _dead_worker(slices, futures, procs, current, pids) from e
+        raise _dead_worker(job, slices, futures, procs, current, pids) from e
     finally:
         if not ok:
             for f in futures:
@@ -177,7 +183,7 @@ def _processed(job: Job, slices: Slices, num_workers: int, report: Report) -> li
         queue.join_thread() if ok else queue.cancel_join_thread()
 
 
-def _dead_worker(slices: Slices, futures: list[Future], procs: dict[int, Any], current: Any,
+def _dead_worker(job: Job, slices: Slices, futures: list[Future], procs: dict[int, Any], current: Any,
                  pids: Any) -> TransformError:
     """A TransformError for a worker process that died (killed, out of memory, os._exit)."""
     for p in procs.values():
@@ -189,12 +195,14 @@ def _dead_worker(slices: Slices, futures: list[Future], procs: dict[int, Any], c
     if len(suspects) == 1:
         c = suspects[0]
         i = int(current[c])
-        return TransformError(f"the worker process transforming input {i} of data_in died "
-                              f"(exit code {dead[pids[c]]}); nothing was written to ds_out", index=i)
+        return TransformError(f"transform {describe(job.stages)}: the worker process transforming input "
+                              f"{i} of data_in died (exit code {dead[pids[c]]}); nothing was written "
+                              "to ds_out", index=i, original_type=f"exit code {dead[pids[c]]}")
     running = sorted(int(current[c]) for c in range(len(slices))
                      if current[c] >= 0 and not _finished(futures[c]))
-    return TransformError(f"a worker process died (exit codes {sorted(dead.values()) or 'unknown'}) "
-                          f"while transforming inputs {running}; nothing was written to ds_out",
+    return TransformError(f"transform {describe(job.stages)}: a worker process died (exit codes "
+                          f"{sorted(dead.values()) or 'unknown'}) while transforming inputs {running}; "
+                          "nothing was written to ds_out",
                           index=running[0] if len(running) == 1 else None)
 
 
@@ -220,8 +228,34 @@ def connect_ray(address: str | None = None) -> Any:
     return ray
 
 
-def _ray_chunk(job: Job, chunk: int, start: int, stop: int) -> ChunkResult:
-    return run_chunk(job, chunk, start, stop)
+class _Tracker:
+    """The input each Ray task is on, in a small file of int64s that tasks on the driver's machine
+    write (through ``np.memmap``: one store per input), so that a task whose worker died can be
+    named by its input. Tasks on other machines find no such file and are named by slice."""
+
+    def __init__(self, slices: int):
+        fd, self.path = tempfile.mkstemp(prefix="arrowds-transform-", suffix=".track")
+        with os.fdopen(fd, "wb") as f:
+            f.write(np.full(slices, -1, np.int64).tobytes())
+
+    def all(self) -> np.ndarray | None:
+        try:
+            return np.fromfile(self.path, np.int64)
+        except OSError:
+            return None
+
+    def at(self, chunk: int) -> int:
+        at = self.all()
+        return int(at[chunk]) if at is not None and chunk < at.size else -1
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
+def _ray_chunk(job: Job, chunk: int, start: int, stop: int, track: str) -> ChunkResult:
+    current = np.memmap(track, np.int64, mode="r+") if os.path.exists(track) else None
+    return run_chunk(job, chunk, start, stop, current=current)
 
 
 def _ray(job: Job, slices: Slices, num_workers: int, report: Report,
@@ -229,14 +263,27 @@ def _ray(job: Job, slices: Slices, num_workers: int, report: Report,
     ray = connect_ray(ray_address)
     task = ray.remote(num_cpus=1, max_retries=0)(_ray_chunk)
     job_ref = ray.put(job)
+    track = _Tracker(len(slices))
     results: dict[int, ChunkResult] = {}
     inflight: dict[Any, int] = {}
     todo = list(range(len(slices)))
+    shown = finished = 0
+
+    def tick() -> None:
+        """Report inputs done: finished slices, plus how far the running ones are (when their
+        tasks run on this machine and write the tracking file)."""
+        nonlocal shown
+        at = track.all()
+        running = sum(max(0, int(at[c]) - slices[c][0]) for c in inflight.values()) if at is not None else 0
+        if finished + running > shown:
+            report(finished + running - shown)
+            shown = finished + running
+
     try:
         while todo or inflight:
             while todo and len(inflight) < num_workers:
                 c = todo.pop(0)
-                inflight[task.remote(job_ref, c, *slices[c])] = c
+                inflight[task.remote(job_ref, c, *slices[c], track.path)] = c
             ready, _ = ray.wait(list(inflight), num_returns=1, timeout=_POLL)
             for ref in ready:
                 c = inflight.pop(ref)
@@ -244,16 +291,30 @@ def _ray(job: Job, slices: Slices, num_workers: int, report: Report,
                 try:
                     r = ray.get(ref)
                 except ray.exceptions.RayError as e:
-                    raise TransformError(
-                        f"the Ray task transforming inputs {a}..{b - 1} of data_in failed "
-                        f"({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}); "
-                        "nothing was written to ds_out", index=None) from e
+                    raise _ray_failure(job, e, track.at(c), a, b) from e
                 if r.error is not None:
                     raise r.error from r.error.original
                 results[c] = r
-                report(b - a)
+                finished += b - a
+            tick()
     except BaseException:
         for ref in inflight:
             ray.cancel(ref, force=True)
         raise
+    finally:
+        track.close()
     return [results[c] for c in range(len(slices))]
+
+
+def _ray_failure(job: Job, e: BaseException, at: int, a: int, b: int) -> TransformError:
+    """A TransformError for a Ray task that failed outside the transform (its worker died)."""
+    text = str(e).strip()
+    why = f"{type(e).__name__}: {text.splitlines()[0] if text else ''}"
+    what = describe(job.stages)
+    if a <= at < b:
+        return TransformError(f"transform {what}: the Ray worker transforming input {at} of data_in "
+                              f"failed ({why}); nothing was written to ds_out", index=at,
+                              original_type=type(e).__name__)
+    return TransformError(f"transform {what}: the Ray task transforming inputs {a}..{b - 1} of "
+                          f"data_in failed ({why}); nothing was written to ds_out", index=None,
+                          original_type=type(e).__name__)

@@ -160,6 +160,10 @@ def _check_counts(after: dict[str, int], before: dict[str, int], skip_ok: bool,
                   written: set[str] | None) -> tuple[int, set[str] | None]:
     """How many output rows one input made; every tensor must get that many samples
     (with ``skip_ok``: every tensor that gets any, the same ones for every input)."""
+    if not skip_ok:  # the common case: one count for every tensor
+        counts = {after[n] - before.get(n, 0) for n in after}
+        if len(counts) == 1:
+            return counts.pop(), written
     got = {n: after[n] - before.get(n, 0) for n in after}
     k = max(got.values(), default=0)
     if k == 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import uuid
 
 import numpy as np
@@ -49,9 +50,12 @@ def die_at(x, samples_out, bad=37):
 
 
 @ads.compute
-def interrupt_at(x, samples_out, bad=37):
+def interrupt_at(x, samples_out, bad=37, driver=None):
+    """Ctrl-C in the driver at input ``bad`` (its pid given for Ray workers)."""
     if x == bad:
-        os.kill(os.getpid() if os.environ.get("ADS_TEST_SERIAL") else os.getppid(), signal.SIGINT)
+        pid = driver or (os.getpid() if os.environ.get("ADS_TEST_SERIAL") else os.getppid())
+        os.kill(pid, signal.SIGINT)
+        time.sleep(2)  # the driver stops this worker
     samples_out.append({"values": x, "names": str(x)})
 
 
@@ -139,7 +143,8 @@ def test_failure_names_index_and_leaves_target_unchanged(scheduler, tmp_path):
         fail_at(bad=237).eval(list(range(N)), ds, num_workers=2, scheduler=scheduler, progressbar=False)
     assert info.value.index == 237
     assert info.value.original_type == "ValueError"
-    assert "cannot handle 237" in str(info.value)
+    assert "transform fail_at failed on input 237 of data_in: ValueError: cannot handle 237" \
+        in str(info.value)
     assert snapshot(ds) == before
     assert contents(ds) == ([1, 2], ["a", "b"])
     ds.extend({"values": [3], "names": ["c"]})  # the handle is still usable
@@ -165,22 +170,26 @@ def test_killed_worker_fails_the_eval(sched, tmp_path, request):
     before = snapshot(ds)
     with pytest.raises(ads.TransformError) as info:
         die_at(bad=37).eval(list(range(N)), ds, num_workers=2, scheduler=sched, progressbar=False)
+    msg = str(info.value)
+    assert info.value.index == 37 and "input 37 of data_in" in msg and "die_at" in msg
     if sched == "processed":
-        assert info.value.index == 37 and "died" in str(info.value)
-    else:  # Ray reports the slice whose task crashed
-        assert "0..149" in str(info.value)
+        assert "died (exit code 3)" in msg
+    else:  # the worker's exception
+        assert "Ray worker" in msg and "WorkerCrashedError" in msg
     assert snapshot(ds) == before
 
 
-@pytest.mark.parametrize("sched", ["serial", "threaded", "processed"])
-def test_ctrl_c_stops_without_commit(sched, tmp_path, monkeypatch):
-    if sched != "processed":
+@pytest.mark.parametrize("sched", ["serial", "threaded", "processed", "ray"])
+def test_ctrl_c_stops_without_commit(sched, tmp_path, monkeypatch, request):
+    if sched in ("serial", "threaded"):
         monkeypatch.setenv("ADS_TEST_SERIAL", "1")  # the signal goes to this process
+    if sched == "ray":
+        request.getfixturevalue("ray_cluster")
     ds = target(str(tmp_path / "out"))
     before = snapshot(ds)
     with pytest.raises(KeyboardInterrupt):
-        interrupt_at(bad=20).eval(list(range(N)), ds, num_workers=2, scheduler=sched,
-                                  progressbar=False)
+        interrupt_at(bad=20, driver=os.getpid() if sched == "ray" else None).eval(
+            list(range(N)), ds, num_workers=2, scheduler=sched, progressbar=False)
     assert snapshot(ds) == before
     repeat().eval(list(range(10)), ds, num_workers=2, scheduler="threaded", progressbar=False)
     assert contents(ds) == expected_repeat(10)
@@ -225,17 +234,68 @@ def test_skip_ok(tmp_path):
     assert len(ds.names) == 0
 
 
-def test_progress_bar(capsys):
-    ds = target(mem())
-    repeat().eval(list(range(20)), ds, num_workers=2)
-    assert "20/20" in capsys.readouterr().err
+@ads.compute
+def grow(sample_in, samples_out):
+    """Row i becomes i % 3 rows with growing arrays (shape bounds must follow the new rows)."""
+    v = int(sample_in.values.numpy()[0])
+    for k in range(v % 3):
+        samples_out.append({"values": np.full(k + 1, v), "names": f"{sample_in.names.text()}.{k}"})
+
+
+@ads.compute
+def fail_row(sample_in, samples_out, bad=237):
+    v = int(sample_in.values.numpy()[0])
+    if v == bad:
+        raise ValueError(f"cannot handle {v}")
+    samples_out.append({"values": np.full(2, v), "names": "x"})
+
+
+def test_in_place(scheduler, tmp_path):
+    ds = ads.empty(str(tmp_path / "ds"))
+    ds.create_tensor("values")
+    ds.create_tensor("names", htype="text")
+    ds.extend({"values": [np.full(5, i) for i in range(N)], "names": [f"n{i}" for i in range(N)]})
+    old = ds._core.manifest
+    first_version = snapshot(ds)
+    with pytest.raises(ads.TransformError, match="input 237"):
+        fail_row(bad=237).eval(ds, num_workers=2, scheduler=scheduler, progressbar=False)
+    assert snapshot(ds) == first_version
+    grow().eval(ds, num_workers=2, scheduler=scheduler, progressbar=False)
+    want = [(i, k) for i in range(N) for k in range(i % 3)]
+    for got in (ds, ads.load(ds.path)):
+        assert len(got) == len(want)
+        assert [got.names[j].text() for j in range(len(want))] == [f"n{i}.{k}" for i, k in want]
+        assert [got.values[j].numpy().tolist() for j in (0, 2, len(want) - 1)] == \
+            [[1], [2, 2], [N - 1, N - 1]]
+        assert got.values.shape == (len(want), None)  # bounds of the new rows only
+        assert got._core.manifest.spec("values").max_shape == (2,)
+    assert not set(f.file for f in ds._core.manifest.fragments) & set(f.file for f in old.fragments)
+
+
+def test_in_place_needs_a_whole_writable_dataset(tmp_path):
+    ds = target(str(tmp_path / "ds"))
+    ds.extend({"values": [1, 2], "names": ["a", "b"]})
+    with pytest.raises(ValueError, match="not a view"):
+        scale().eval(ds[:1], progressbar=False)
+    with pytest.raises(ValueError, match="skip_ok"):
+        scale().eval(ds, skip_ok=True, progressbar=False)
+    with pytest.raises(ads.ArrowdsError):
+        scale().eval(ads.load(ds.path, read_only=True), progressbar=False)
+    scale(factor=3).eval(ds, progressbar=False)
+    assert contents(ds) == ([3, 6], ["a!", "b!"])
+
+
+def test_progress_bar(scheduler, tmp_path, capsys):
+    ds = target(str(tmp_path / "out"))
+    repeat().eval(list(range(N)), ds, num_workers=2, scheduler=scheduler)
+    assert f"{N}/{N}" in capsys.readouterr().err
 
 
 def test_bad_arguments():
     ds = target(mem())
     with pytest.raises(ValueError, match="scheduler"):
         repeat().eval([1], ds, scheduler="dask")
-    with pytest.raises(ValueError, match="ds_out"):
+    with pytest.raises(TypeError, match="in place"):
         repeat().eval([1])
     with pytest.raises(TypeError, match=r"repeat\(\)"):
         ads.compose([repeat])
@@ -265,3 +325,16 @@ def test_sample_in_reads_like_a_row_view():
     rows = [src[i] for i in range(69, -1, -1)]
     assert out.values.numpy().tolist() == [[4 + i + i, 3 + i, 3 + i] for i in range(69, -1, -1)]
     assert [out.names[k].text() for k in range(70)] == [r.captions.text() * 2 for r in rows]
+
+
+def test_samples_out_names_that_look_like_its_own_attributes():
+    from arrowds.transforms.outputs import SamplesOut
+
+    out = SamplesOut(["_tensors", "append", "images", "boxes/xyxy"])
+    out.images.append(1)
+    out["_tensors"].append(2)
+    out["append"].append(3)
+    out.boxes.xyxy.append(4)
+    out.append({"images": 5, "_tensors": 6, "append": 7, "boxes/xyxy": 8})
+    assert out.lengths() == {"_tensors": 2, "append": 2, "images": 2, "boxes/xyxy": 2}
+    assert out.take()["append"] == [3, 7]

@@ -94,6 +94,15 @@ def test_error_names_the_index_of_the_bad_sample_among_arrays() -> None:
     assert e.value.index == 12
 
 
+def test_arrays_of_one_shape_and_dtype_are_prepared_as_one_batch() -> None:
+    p = prepare(LABELS, [np.array([3]), np.array([4]), np.array([1])], {}, 0)
+    assert p.stacked is not None and p.stacked.ravel().tolist() == [3, 4, 1]
+    mixed = [np.array([3], np.int8), np.array([4], np.int64), np.array([1.5])]
+    with pytest.raises(TensorDtypeMismatchError) as e:  # per sample: the float one is named
+        prepare(LABELS, mixed, {}, 10)
+    assert e.value.index == 12
+
+
 # -- shapes ----------------------------------------------------------------------------------
 def test_ndim_is_fixed_by_the_first_sample_within_a_batch() -> None:
     with pytest.raises(SampleShapeError) as e:
