@@ -285,3 +285,28 @@ def test_cli_build_ray_shards_from_a_builder_file(ray_cluster, tmp_path):
     assert main(["build", str(src), "--data_dir", str(tmp_path / "e")]) == 0
     a, b = (ads.load(str(tmp_path / d / "file_shards" / "1.0.0" / "train")) for d in "de")
     assert len(a) == 80 and a.x.numpy().tolist() == b.x.numpy().tolist()
+
+
+def test_cifar10_files_are_shards_and_a_ray_build_equals_a_local_one(ray_cluster, tmp_path):
+    """The catalog's cifar10 gives one shard per upstream file: a Ray build reads them in
+    parallel tasks and stores what a local build stores (ids continue across the files)."""
+    import tarfile
+
+    from arrowds.builders.catalog import cifar10
+
+    src = tmp_path / "src"
+    cifar10.write_dummy_data(src, per_file=3)
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    with tarfile.open(mirror / "cifar-10-binary.tar.gz", "w:gz") as tar:
+        tar.add(src / "cifar-10-batches-bin", arcname="cifar-10-batches-bin")
+    config = ads.builders.DownloadConfig(mirror=mirror, verify_checksums=False)
+    built = {}
+    for how in ("local", "ray"):
+        builder = cifar10.Cifar10(data_dir=tmp_path / how)
+        builder.download_and_prepare(config, scheduler=how)
+        train = ads.load(str(builder.data_path / "train"))
+        built[how] = ([train.id[i].text() for i in range(len(train))], train.label.numpy().ravel().tolist(),
+                      train.to_arrow(["image"]).column("image").to_pylist())
+    assert built["ray"] == built["local"]
+    assert sorted(built["local"][0]) == [f"train_{i:05d}" for i in range(15)]  # 5 files x 3

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from arrowds.builders import features
-from arrowds.builders.builder import GeneratorBasedBuilder
+from arrowds.builders.builder import GeneratorBasedBuilder, Shards
 from arrowds.builders.catalog._formats import iter_cifar, write_cifar
 from arrowds.builders.download import DownloadManager
 from arrowds.builders.info import DatasetInfo, Version
@@ -23,6 +23,7 @@ from arrowds.builders.info import DatasetInfo, Version
 FOLDER = "cifar-10-batches-bin"
 TRAIN = [f"data_batch_{k}.bin" for k in range(1, 6)]
 TEST = ["test_batch.bin"]
+RECORD = 1 + 3072  # label byte + 32x32x3 image
 NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
@@ -53,17 +54,24 @@ class Cifar10(GeneratorBasedBuilder):
         if meta.is_file():
             self.info.features["label"].set_names(  # type: ignore[union-attr]
                 [n.strip() for n in meta.read_text().splitlines() if n.strip()])
-        return {"train": self._generate_examples(root, TRAIN, "train"),
-                "test": self._generate_examples(root, TEST, "test")}
+        return {"train": self._shards(root, TRAIN, "train"), "test": self._shards(root, TEST, "test")}
 
-    def _generate_examples(self, root: Path, files: list[str], split: str) -> Iterator[tuple[str, Any]]:
-        index = 0
+    def _shards(self, root: Path, files: list[str], split: str) -> Shards:
+        """One shard per file (an ``arrowds build --ray`` reads them in parallel), each knowing
+        the running index its keys start at."""
+        shards, first = [], 0
         for name in files:
-            for labels, images in iter_cifar(root / name, 1):
-                for k in range(len(images)):
-                    key = f"{split}_{index:05d}"
-                    yield key, {"id": key, "image": images[k], "label": int(labels[k, 0])}
-                    index += 1
+            shards.append({"path": root / name, "split": split, "first": first})
+            first += (root / name).stat().st_size // RECORD
+        return Shards(self._generate_examples, shards)
+
+    def _generate_examples(self, path: Path, split: str, first: int) -> Iterator[tuple[str, Any]]:
+        index = first
+        for labels, images in iter_cifar(path, 1):
+            for k in range(len(images)):
+                key = f"{split}_{index:05d}"
+                yield key, {"id": key, "image": images[k], "label": int(labels[k, 0])}
+                index += 1
 
 
 def write_dummy_data(path: Path, per_file: int = 1, seed: int = 0) -> None:
