@@ -33,7 +33,8 @@ def _missing(spec: TensorSpec, file: str) -> DatasetCorruptError:
 
 
 def read_numeric(core: DatasetCore, spec: TensorSpec, positions: np.ndarray) -> np.ndarray | list[np.ndarray]:
-    """Samples of a numeric tensor: one stacked array for ``scalar``/``fixed`` layouts."""
+    """Samples of a numeric tensor: one stacked array for ``scalar``/``fixed`` layouts, else a
+    list (of arrays; of lists of arrays for ``ragged``)."""
     stacked = spec.layout in ("scalar", "fixed")
     shape = (1,) if spec.layout == "scalar" else tuple(spec.shape or ())
     out: Any = np.empty((positions.size, *shape), spec.dtype) if stacked else [None] * positions.size
@@ -103,6 +104,10 @@ def read_shapes(core: DatasetCore, spec: TensorSpec, positions: np.ndarray) -> n
         return np.ones((positions.size, 1), np.int64)
     if spec.layout == "strlist":
         return np.array([[len(v)] for v in read_values(core, spec, positions)], np.int64).reshape(-1, 1)
+    if spec.layout == "ragged":
+        width = cols.ragged_width(spec)
+        return np.array([cols.ragged_shape(v, width) for v in read_numeric(core, spec, positions)],
+                        np.int64).reshape(-1, 3)
     out = np.zeros((positions.size, spec.ndim), np.int64)
     fl, pend = _split(core, spec, positions)
     flushed_len = core.flushed_length(spec.name)

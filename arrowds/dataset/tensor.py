@@ -124,7 +124,7 @@ class Tensor:
                 return part
         if spec.layout is None:
             samples: Any = [np.zeros((0,), spec.dtype or "float64")] * positions.size
-        elif spec.layout in ("scalar", "fixed", "list"):
+        elif spec.layout in ("scalar", "fixed", "list", "ragged"):
             samples = read.read_numeric(self._core, spec, positions)
         elif spec.layout == "blob":
             raw = read.read_values(self._core, spec, positions)
@@ -143,12 +143,26 @@ class Tensor:
             return list(samples)
         return self._stack(samples, spec)
 
-    def _apply_sub(self, sample: np.ndarray) -> np.ndarray:
-        return sample[self._sub] if self._sub else sample
+    def _apply_sub(self, sample: Any) -> Any:
+        if not self._sub:
+            return sample
+        if isinstance(sample, list):  # ragged: a list of arrays, indexed first by array
+            first, rest = self._sub[0], self._sub[1:]
+            if isinstance(first, slice):
+                return [a[rest] if rest else a for a in sample[first]]
+            return sample[first][rest] if rest else sample[first]
+        return sample[self._sub]
 
     def _stack(self, samples: Any, spec: TensorSpec) -> np.ndarray:
         if isinstance(samples, np.ndarray):
             return samples
+        if spec.layout == "ragged" and samples and not isinstance(samples[0], np.ndarray):
+            samples = [_stack_ragged(s, spec.dtype) for s in samples]
+            if any(s is None for s in samples):
+                raise DynamicTensorNumpyError(
+                    f"Tensor {self.name!r} with index = {self._basis()[1]} holds polygons with "
+                    "different numbers of points and cannot be converted into a `np.ndarray`. "
+                    "Try setting the parameter `aslist=True`")
         if not samples:
             return np.zeros((0,), spec.dtype if spec.dtype not in (None, "str", "json", "list") else object)
         first = samples[0].shape
@@ -314,6 +328,15 @@ class Tensor:
     def __repr__(self) -> str:
         idx = "" if not self.is_view else f", index={self._basis()[1]}"
         return f"Tensor(key={self.name!r}{idx})"
+
+
+def _stack_ragged(sample: list[np.ndarray], dtype: Any) -> np.ndarray | None:
+    """One ragged sample as an ``(arrays, points, d)`` array when its arrays agree, else None."""
+    if not sample:
+        return np.zeros((0, 0, 2), dtype)
+    if any(a.shape != sample[0].shape for a in sample):
+        return None
+    return np.stack(sample)
 
 
 def _merge(shapes: np.ndarray) -> tuple[int | None, ...]:

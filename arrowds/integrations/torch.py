@@ -257,7 +257,7 @@ class IterableDataset(torch.utils.data.IterableDataset):
             spec = core.spec(full)
             if spec.layout is None:
                 out[rel] = [np.zeros((0,), spec.dtype or "float64")] * positions.size
-            elif spec.layout in ("scalar", "fixed", "list"):
+            elif spec.layout in ("scalar", "fixed", "list", "ragged"):
                 out[rel] = read.read_numeric(core, spec, positions)
             else:
                 out[rel] = read.read_values(core, spec, positions)
