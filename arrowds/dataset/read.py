@@ -123,11 +123,26 @@ def read_shapes(core: DatasetCore, spec: TensorSpec, positions: np.ndarray) -> n
     return out
 
 
-def decode(spec: TensorSpec, data: bytes, position: int) -> np.ndarray:
-    """Decode one stored media sample, naming tensor, index and codec when it is corrupt."""
+def min_size_of(value: Any, what: str = "min_size") -> tuple[int, int] | None:
+    """``min_size`` as ``(height, width)``: None, an int for both sides, or a pair of ints."""
+    if value is None:
+        return None
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value) \
+        if isinstance(value, (tuple, list)) else ()
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in pair):
+        raise ValueError(f"{what} must be a positive int or a (height, width) pair, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def decode(spec: TensorSpec, data: bytes, position: int,
+           min_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Decode one stored media sample, naming tensor, index and codec when it is corrupt.
+    ``min_size`` lets a jpeg decode at a reduced scale (see ``JpegCodec.decode``); other
+    codecs ignore it and decode whole."""
     codec = media.get_codec(spec.sample_compression)
     try:
-        arr = codec.decode(data)
+        arr = codec.decode(data, min_size=min_size) if min_size and codec.name == "jpeg" \
+            else codec.decode(data)
     except SampleDecodeError as e:
         raise e.at(spec.name, position) from None
     except Exception as e:
@@ -138,13 +153,15 @@ def decode(spec: TensorSpec, data: bytes, position: int) -> np.ndarray:
     return arr
 
 
-def decode_many(spec: TensorSpec, blobs: list[bytes], positions: np.ndarray) -> list[np.ndarray]:
+def decode_many(spec: TensorSpec, blobs: list[bytes], positions: np.ndarray,
+                min_size: tuple[int, int] | None = None) -> list[np.ndarray]:
     """Decode a batch of media samples; big batches use a thread pool (codecs release the GIL)."""
     pos = positions.tolist()
     pool = _pool() if len(blobs) >= _PARALLEL_MIN else None
     if pool is None:
-        return [decode(spec, b, p) for b, p in zip(blobs, pos)]
-    return list(pool.map(decode, [spec] * len(blobs), blobs, pos, chunksize=16))
+        return [decode(spec, b, p, min_size) for b, p in zip(blobs, pos)]
+    n = len(blobs)
+    return list(pool.map(decode, [spec] * n, blobs, pos, [min_size] * n, chunksize=16))
 
 
 _PARALLEL_MIN = 32

@@ -113,10 +113,21 @@ class Tensor:
             yield self[i]
 
     # -- reads ---------------------------------------------------------------------------
-    def numpy(self, aslist: bool = False, fetch_chunks: bool = False) -> np.ndarray | list[Any]:
+    def numpy(self, aslist: bool = False, fetch_chunks: bool = False, *,
+              min_size: int | tuple[int, int] | None = None) -> np.ndarray | list[Any]:
         """The selected samples as one array (``(n, *sample_shape)``), or a list of arrays
-        with ``aslist=True`` (needed when shapes differ). A single index gives one sample."""
+        with ``aslist=True`` (needed when shapes differ). A single index gives one sample.
+
+        ``min_size=(height, width)`` is a decode hint for jpeg images that will be resized
+        down anyway: each decodes at the smallest reduced scale (k/8) that keeps at least
+        that size, so the arrays may be smaller than ``.shape`` says; other
+        formats decode whole.
+
+        >>> ds.images[0].numpy(min_size=224).shape      # a 1024x768 jpeg  # doctest: +SKIP
+        (384, 512, 3)
+        """
         spec = self.spec
+        hint = read.min_size_of(min_size)
         positions, scalar = self._positions()
         if scalar and self._sub:
             part = read.decode_part(self._core, spec, int(positions[0]), self._sub)
@@ -128,7 +139,7 @@ class Tensor:
             samples = read.read_numeric(self._core, spec, positions)
         elif spec.layout == "blob":
             raw = read.read_values(self._core, spec, positions)
-            samples = read.decode_many(spec, raw, positions)
+            samples = read.decode_many(spec, raw, positions, hint)
         elif spec.layout == "text":
             samples = [np.array([s]) for s in read.read_values(self._core, spec, positions)]
         elif spec.layout == "json":
