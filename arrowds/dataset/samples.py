@@ -66,6 +66,8 @@ def prepare(spec: TensorSpec, values: Any, info: dict[str, Any], first_index: in
         out.nbytes += nb
         if shape is not None:
             shapes.append(shape)
+            if h.name == "audio" and len(shape) == 2:
+                _note_channels(media_info, shape[1])
     if shapes:
         lo, hi = _bounds(shapes)
         out.spec = out.spec.with_shape_bounds(lo, hi)
@@ -342,6 +344,14 @@ def _cast(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
 # -- media -----------------------------------------------------------------------------------
 #: Tensor-info keys that parameterise encoding, per media kind, and their defaults.
 ENCODE_OPTIONS = {"audio": {"sample_rate": None}, "video": {"fps": 30}}
+
+
+def _note_channels(info: dict[str, Any], channels: int) -> None:
+    """``info["channels"]``: the channel count of the tensor's audio, None once samples differ."""
+    if "channels" not in info:
+        info["channels"] = int(channels)
+    elif info["channels"] is not None and info["channels"] != channels:
+        info["channels"] = None
 
 
 def _check_rate(info: dict[str, Any], sample: media.MediaSample) -> None:

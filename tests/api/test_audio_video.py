@@ -193,3 +193,16 @@ def test_mp3_range_reads_seek_and_read_only_bytes_near_the_range(tmp_path):
     # the last samples, and a range that runs past the end, line up too
     np.testing.assert_allclose(ds.audio[0][-1000:].numpy(), whole[-1000:], atol=1e-5)
     np.testing.assert_allclose(ds.audio[0][39 * rate:].numpy(), whole[39 * rate:], atol=1e-5)
+
+
+def test_audio_info_records_sample_rate_and_channels(url):
+    ds = ads.empty(url)
+    ds.create_tensor("audio", htype="audio", sample_compression="flac", sample_rate=16000)
+    ds.audio.append(_tone(1600))
+    assert ds.audio.info.sample_rate == 16000 and ds.audio.info.channels == 2
+    ds.audio.append(_tone(1600)[:, :1])  # mono next to stereo: allowed, the count is no longer one
+    assert ads.load(url).audio.info.channels is None
+    wav = ads.media.get_codec("wav").encode(_tone(800)[:, :1], sample_rate=8000)
+    ds.create_tensor("speech", htype="audio", sample_compression="wav")
+    ds.speech.append(ads.read(wav, compression="wav"))
+    assert dict(ads.load(url).speech.info) == {"sample_rate": 8000, "channels": 1}

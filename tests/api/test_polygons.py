@@ -141,3 +141,17 @@ def test_pytorch_loader_gives_lists_of_arrays():
         assert len(g) == len(w)
         for a, b in zip(g, w):
             np.testing.assert_array_equal(np.asarray(a), b)
+
+
+def test_polygon_tensors_in_the_older_list_layout_still_read(url):
+    """Before the ragged layout, polygon samples were one (m, k, 2) array in the `list` layout;
+    such a tensor (made here with an explicit shape) keeps that layout and reads as before."""
+    ds = ads.empty(url)
+    ds.create_tensor("polys", htype="polygon", shape=(None, None, 2))
+    a, b = np.ones((2, 5, 2), np.float32), np.zeros((1, 3, 2), np.float32)
+    ds.polys.extend([a, b])
+    ds = ads.load(url)
+    assert ds.polys.meta.layout == "list"
+    got = ds.polys.numpy(aslist=True)
+    np.testing.assert_array_equal(got[0], a)
+    np.testing.assert_array_equal(got[1], b)
