@@ -93,7 +93,8 @@ class AudioCodec(Codec):
             if part is not None:
                 return part
             if not isinstance(data, (bytes, bytearray, memoryview)):
-                data.seek(0)
+                # the probe moved the file under its buffer: read on through a view that seeks
+                data = io.BufferedReader(_Window(getattr(data, "raw", data), 0), 1 << 16)
         av = _av()
         with _open(data, self.name) as c:
             st = c.streams.audio[0]
