@@ -1,6 +1,6 @@
 """arrowds media benchmark (issue 5): video and audio range decodes, JPEG scans, JPEG decoders.
 
-    python benchmarks/bench_media.py [--part video,jpeg,audio,decoders] [--repeats 5] [--profile]
+    python benchmarks/bench_media.py [--part video,jpeg,audio,decoders,reduced] [--repeats 5] [--profile]
 
 1. video: a 60 s 1280x720 30 fps H.264 mp4 (1 s GOP) in a video tensor; ``ds.video[0][100:110]`` and
    ``[1700:1710]`` against decoding the whole video, plus the bytes a range reads.
@@ -9,6 +9,9 @@
 3. audio: a 10-minute 16 kHz stereo tone in wav, flac and mp3; one second from the middle against
    the whole recording.
 4. decoders: PIL vs simplejpeg on a 128x128 and a 512x512 JPEG.
+5. reduced: 16 photo-like 1024x768 and 2048x1536 JPEGs in a dataset, read and resized to 224x224
+   (what a training transform does) with ``numpy(aslist=True)`` against ``numpy(aslist=True,
+   min_size=224)`` (DCT-scaled decode), with simplejpeg and with the Pillow fallback.
 
 Sources are cached under benchmarks/data/media/source/ (the first run encodes the video: ~2 min here);
 datasets are rebuilt every run (280 MB in all). ``ds.video[0].numpy()`` peaks at ~10 GB of RAM: it is
@@ -45,7 +48,7 @@ from PIL import Image
 import arrowds as ads
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("video", "jpeg", "audio", "decoders")
+PARTS = ("video", "jpeg", "audio", "decoders", "reduced")
 RANGE_SPEEDUP = 10.0  # issue 5: a 10-frame range decodes >= 10x faster than the whole video
 SCAN_SHARE = 0.95  # issue 2's decoded-scan target, reused: scan >= 95% of the in-memory decode limit
 H, W, FPS, GOP, CRF = 720, 1280, 30, 30, 18  # the mp4 codec's libx264 settings: crf 18, g = fps
@@ -544,6 +547,55 @@ def decoder_tables(rows: list[Row]) -> tuple[list[str], list[Row]]:
     return lines, []
 
 
+# -- 5. reduced-size jpeg decode -------------------------------------------------------------------
+REDUCED_TARGET, REDUCED_IMAGES = 224, 16
+
+
+def resized(images: list[np.ndarray]) -> list[np.ndarray]:
+    size = (REDUCED_TARGET, REDUCED_TARGET)
+    return [np.asarray(Image.fromarray(a).resize(size, Image.BILINEAR)) for a in images]
+
+
+def bench_reduced(cfg: Config) -> list[Row]:
+    from arrowds.media import jpeg as jpeg_module
+
+    rows = []
+    for h, w in ((768, 1024), (1536, 2048)):
+        rng = np.random.default_rng(2)
+        ds = fresh_dataset(cfg.data_dir / f"reduced_{w}")
+        ds.create_tensor("images", htype="image", sample_compression="jpeg")
+        big = [np.ascontiguousarray(photo(rng, w)[:h]) for _ in range(REDUCED_IMAGES)]
+        ds.images.extend([ads.read(simplejpeg.encode_jpeg(a, quality=QUALITY), compression="jpeg")
+                          for a in big])
+        images = ads.load(str(cfg.data_dir / f"reduced_{w}")).images
+        nbytes = sum(len(b) for b in images.tobytes())
+        saved = jpeg_module._simplejpeg
+        for decoder in ("simplejpeg", "PIL draft"):
+            jpeg_module._simplejpeg = saved if decoder == "simplejpeg" else None
+            try:
+                full = median_s(lambda t=images: resized(t.numpy(aslist=True)), cfg.repeats)[0]
+                small = median_s(lambda t=images: resized(t.numpy(aslist=True, min_size=REDUCED_TARGET)),
+                                 cfg.repeats)[0]
+                shape = images[0].numpy(min_size=REDUCED_TARGET).shape
+            finally:
+                jpeg_module._simplejpeg = saved
+            rows.append({"image": f"{w}x{h}", "bytes": nbytes, "decoder": decoder, "shape": shape,
+                         "full_ms": full / REDUCED_IMAGES * 1e3, "reduced_ms": small / REDUCED_IMAGES * 1e3})
+    return rows
+
+
+def reduced_tables(rows: list[Row]) -> tuple[list[str], list[Row]]:
+    lines = [f"### reduced-size jpeg decode ({REDUCED_IMAGES} images read from a dataset and resized to "
+             f"{REDUCED_TARGET}x{REDUCED_TARGET}, median of repeats)", "",
+             "| image | decoder | decoded at | full decode + resize (ms / image) | "
+             f"`min_size={REDUCED_TARGET}` + resize (ms / image) | speed-up |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        at = f"{r['shape'][1]}x{r['shape'][0]}"
+        lines.append(f"| {r['image']} | {r['decoder']} | {at} | {r['full_ms']:.2f} | "
+                     f"{r['reduced_ms']:.2f} | {r['full_ms'] / r['reduced_ms']:.1f}x |")
+    return lines, []
+
+
 # -- report ----------------------------------------------------------------------------------------
 def targets_table(targets: list[Row]) -> list[str]:
     lines = ["### targets", "", "| measure | arrowds | target | result |", "|---|---|---|---|"]
@@ -613,6 +665,7 @@ def machine() -> dict[str, Any]:
 BENCHES: dict[str, tuple[Callable[[Config], Any], Callable[[Any], tuple[list[str], list[Row]]]]] = {
     "video": (bench_video, video_tables), "jpeg": (bench_jpeg, jpeg_tables),
     "audio": (bench_audio, audio_tables), "decoders": (bench_decoders, decoder_tables),
+    "reduced": (bench_reduced, reduced_tables),
 }
 
 

@@ -403,8 +403,10 @@ class Dataset:
         a buffer of ``buffer_size`` samples, reproducibly from ``seed`` and differently each
         epoch. ``transform`` is a callable on the sample dict or ``{tensor: callable}``.
         ``loader.state_dict()`` / ``load_state_dict()`` resume mid-epoch. Extra keywords go
-        to the DataLoader (``pin_memory``, ``prefetch_factor``, ...), and ``rank`` /
-        ``world_size`` override torch.distributed.
+        to the DataLoader (``pin_memory``, ``prefetch_factor``, ...), ``rank`` /
+        ``world_size`` override torch.distributed, and ``decode_min_size=(h, w)`` (or
+        ``{tensor: (h, w)}``) lets jpeg images decode at a reduced scale that keeps at least
+        that size, for transforms that resize down (2-4x faster decode + resize on big images).
 
         >>> for batch in ds.pytorch(batch_size=32, shuffle=True, num_workers=2, seed=0):  # doctest: +SKIP
         ...     images, labels = batch["images"], batch["labels"]

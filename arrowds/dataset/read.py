@@ -33,7 +33,8 @@ def _missing(spec: TensorSpec, file: str) -> DatasetCorruptError:
 
 
 def read_numeric(core: DatasetCore, spec: TensorSpec, positions: np.ndarray) -> np.ndarray | list[np.ndarray]:
-    """Samples of a numeric tensor: one stacked array for ``scalar``/``fixed`` layouts."""
+    """Samples of a numeric tensor: one stacked array for ``scalar``/``fixed`` layouts, else a
+    list (of arrays; of lists of arrays for ``ragged``)."""
     stacked = spec.layout in ("scalar", "fixed")
     shape = (1,) if spec.layout == "scalar" else tuple(spec.shape or ())
     out: Any = np.empty((positions.size, *shape), spec.dtype) if stacked else [None] * positions.size
@@ -103,6 +104,10 @@ def read_shapes(core: DatasetCore, spec: TensorSpec, positions: np.ndarray) -> n
         return np.ones((positions.size, 1), np.int64)
     if spec.layout == "strlist":
         return np.array([[len(v)] for v in read_values(core, spec, positions)], np.int64).reshape(-1, 1)
+    if spec.layout == "ragged":
+        width = cols.ragged_width(spec)
+        return np.array([cols.ragged_shape(v, width) for v in read_numeric(core, spec, positions)],
+                        np.int64).reshape(-1, 3)
     out = np.zeros((positions.size, spec.ndim), np.int64)
     fl, pend = _split(core, spec, positions)
     flushed_len = core.flushed_length(spec.name)
@@ -118,11 +123,26 @@ def read_shapes(core: DatasetCore, spec: TensorSpec, positions: np.ndarray) -> n
     return out
 
 
-def decode(spec: TensorSpec, data: bytes, position: int) -> np.ndarray:
-    """Decode one stored media sample, naming tensor, index and codec when it is corrupt."""
+def min_size_of(value: Any, what: str = "min_size") -> tuple[int, int] | None:
+    """``min_size`` as ``(height, width)``: None, an int for both sides, or a pair of ints."""
+    if value is None:
+        return None
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value) \
+        if isinstance(value, (tuple, list)) else ()
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in pair):
+        raise ValueError(f"{what} must be a positive int or a (height, width) pair, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def decode(spec: TensorSpec, data: bytes, position: int,
+           min_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Decode one stored media sample, naming tensor, index and codec when it is corrupt.
+    ``min_size`` lets a jpeg decode at a reduced scale (see ``JpegCodec.decode``); other
+    codecs ignore it and decode whole."""
     codec = media.get_codec(spec.sample_compression)
     try:
-        arr = codec.decode(data)
+        arr = codec.decode(data, min_size=min_size) if min_size and codec.name == "jpeg" \
+            else codec.decode(data)
     except SampleDecodeError as e:
         raise e.at(spec.name, position) from None
     except Exception as e:
@@ -133,13 +153,15 @@ def decode(spec: TensorSpec, data: bytes, position: int) -> np.ndarray:
     return arr
 
 
-def decode_many(spec: TensorSpec, blobs: list[bytes], positions: np.ndarray) -> list[np.ndarray]:
+def decode_many(spec: TensorSpec, blobs: list[bytes], positions: np.ndarray,
+                min_size: tuple[int, int] | None = None) -> list[np.ndarray]:
     """Decode a batch of media samples; big batches use a thread pool (codecs release the GIL)."""
     pos = positions.tolist()
     pool = _pool() if len(blobs) >= _PARALLEL_MIN else None
     if pool is None:
-        return [decode(spec, b, p) for b, p in zip(blobs, pos)]
-    return list(pool.map(decode, [spec] * len(blobs), blobs, pos, chunksize=16))
+        return [decode(spec, b, p, min_size) for b, p in zip(blobs, pos)]
+    n = len(blobs)
+    return list(pool.map(decode, [spec] * n, blobs, pos, [min_size] * n, chunksize=16))
 
 
 _PARALLEL_MIN = 32

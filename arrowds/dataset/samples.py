@@ -138,6 +138,8 @@ def prepare(spec: TensorSpec, values: Any, info: dict[str, Any], first_index: in
         out.nbytes += nb
         if shape is not None:
             shapes.append(shape)
+            if h.name == "audio" and len(shape) == 2:
+                _note_channels(media_info, shape[1])
     if shapes:
         lo, hi = _bounds(shapes)
         out.spec = out.spec.with_shape_bounds(lo, hi)
@@ -288,6 +290,8 @@ def _labels_to_ints(value: Any, names: list[str], tensor: str) -> Any:
 
 
 def _prepare_numeric(spec: TensorSpec, h: Htype, value: Any, names: list[str] | None):
+    if h.name == "polygon" and spec.layout in (None, "ragged") and spec.shape is None:
+        return _prepare_polygons(spec, h, value)
     if names is not None:
         value = _labels_to_ints(value, names, spec.name)
     arr = value if isinstance(value, np.ndarray) else np.asarray(value)
@@ -324,6 +328,43 @@ def _prepare_numeric(spec: TensorSpec, h: Htype, value: Any, names: list[str] | 
     return arr, spec, arr.nbytes, arr.shape
 
 
+def _prepare_polygons(spec: TensorSpec, h: Htype, value: Any):
+    """A polygon sample: a list of polygons, each a ``(k_i, 2)`` array of points with its own
+    ``k_i >= 3`` (a ``(m, k, 2)`` array is m polygons; one ``(k, 2)`` array is one polygon)."""
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        polys = [value] if value.ndim == 2 else list(value) if value.ndim == 3 else None
+        if polys is None:
+            raise SampleShapeError(f"a polygon sample is a list of (points, 2) arrays or one "
+                                   f"(polygons, points, 2) array, got shape {value.shape}")
+    elif isinstance(value, (list, tuple, np.ndarray)):
+        polys = list(value)
+        if polys and all(np.ndim(p) == 1 for p in polys):
+            polys = [np.asarray(polys)]  # a list of points: one polygon
+    else:
+        raise TensorDtypeMismatchError(f"a polygon sample is a list of (points, 2) arrays, got "
+                                       f"{type(value).__name__}")
+    width = cols.ragged_width(spec)
+    dtype = np.dtype(spec.dtype or h.dtype)
+    out = []
+    for j, p in enumerate(polys):
+        try:
+            a = np.asarray(p)
+        except ValueError:
+            a = np.asarray(p, dtype=object)
+        if a.dtype == object or a.dtype.kind in "USV":
+            raise TensorDtypeMismatchError(f"polygon {j} is not an array of numbers (dtype {a.dtype})")
+        if a.ndim != 2 or a.shape[-1] != width:
+            raise SampleShapeError(f"polygon {j} has shape {a.shape}; each polygon is a (points, "
+                                   f"{width}) array of (x, y) points")
+        if a.shape[0] < 3:
+            raise SampleShapeError(f"polygon {j} has {a.shape[0]} points; a polygon needs at least 3")
+        out.append(np.ascontiguousarray(_cast(a, dtype)))
+    shape = cols.ragged_shape(out, width)
+    if (spec.layout, spec.dtype, spec.ndim) != ("ragged", dtype.name, 3):
+        spec = spec.replace(layout="ragged", dtype=dtype.name, ndim=3)
+    return out, spec, sum(a.nbytes for a in out), shape
+
+
 def _fit_ndim(arr: np.ndarray, ndim: int, spec: TensorSpec) -> np.ndarray:
     if arr.ndim == ndim:
         return arr
@@ -344,6 +385,8 @@ def _settle_numeric_layout(spec: TensorSpec, h: Htype, shape: tuple[int, ...], s
         return "fixed" if all(d is not None for d in spec.shape) else "list"
     if h.fixed_shape:
         return "fixed"
+    if h.name == "polygon":
+        return "ragged"
     if (h.one_value or h.name == "generic") and size == 1 and len(shape) <= 1:
         return "scalar"
     return "list"
@@ -380,6 +423,14 @@ def _cast(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
 # -- media -----------------------------------------------------------------------------------
 #: Tensor-info keys that parameterise encoding, per media kind, and their defaults.
 ENCODE_OPTIONS = {"audio": {"sample_rate": None}, "video": {"fps": 30}}
+
+
+def _note_channels(info: dict[str, Any], channels: int) -> None:
+    """``info["channels"]``: the channel count of the tensor's audio, None once samples differ."""
+    if "channels" not in info:
+        info["channels"] = int(channels)
+    elif info["channels"] is not None and info["channels"] != channels:
+        info["channels"] = None
 
 
 def _check_rate(info: dict[str, Any], sample: media.MediaSample) -> None:

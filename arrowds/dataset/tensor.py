@@ -113,10 +113,21 @@ class Tensor:
             yield self[i]
 
     # -- reads ---------------------------------------------------------------------------
-    def numpy(self, aslist: bool = False, fetch_chunks: bool = False) -> np.ndarray | list[Any]:
+    def numpy(self, aslist: bool = False, fetch_chunks: bool = False, *,
+              min_size: int | tuple[int, int] | None = None) -> np.ndarray | list[Any]:
         """The selected samples as one array (``(n, *sample_shape)``), or a list of arrays
-        with ``aslist=True`` (needed when shapes differ). A single index gives one sample."""
+        with ``aslist=True`` (needed when shapes differ). A single index gives one sample.
+
+        ``min_size=(height, width)`` is a decode hint for jpeg images that will be resized
+        down anyway: each decodes at the smallest reduced scale (k/8) that keeps at least
+        that size, so the arrays may be smaller than ``.shape`` says; other
+        formats decode whole.
+
+        >>> ds.images[0].numpy(min_size=224).shape      # a 1024x768 jpeg  # doctest: +SKIP
+        (384, 512, 3)
+        """
         spec = self.spec
+        hint = read.min_size_of(min_size)
         positions, scalar = self._positions()
         if scalar and self._sub:
             part = read.decode_part(self._core, spec, int(positions[0]), self._sub)
@@ -124,11 +135,11 @@ class Tensor:
                 return part
         if spec.layout is None:
             samples: Any = [np.zeros((0,), spec.dtype or "float64")] * positions.size
-        elif spec.layout in ("scalar", "fixed", "list"):
+        elif spec.layout in ("scalar", "fixed", "list", "ragged"):
             samples = read.read_numeric(self._core, spec, positions)
         elif spec.layout == "blob":
             raw = read.read_values(self._core, spec, positions)
-            samples = read.decode_many(spec, raw, positions)
+            samples = read.decode_many(spec, raw, positions, hint)
         elif spec.layout == "text":
             samples = [np.array([s]) for s in read.read_values(self._core, spec, positions)]
         elif spec.layout == "json":
@@ -143,12 +154,26 @@ class Tensor:
             return list(samples)
         return self._stack(samples, spec)
 
-    def _apply_sub(self, sample: np.ndarray) -> np.ndarray:
-        return sample[self._sub] if self._sub else sample
+    def _apply_sub(self, sample: Any) -> Any:
+        if not self._sub:
+            return sample
+        if isinstance(sample, list):  # ragged: a list of arrays, indexed first by array
+            first, rest = self._sub[0], self._sub[1:]
+            if isinstance(first, slice):
+                return [a[rest] if rest else a for a in sample[first]]
+            return sample[first][rest] if rest else sample[first]
+        return sample[self._sub]
 
     def _stack(self, samples: Any, spec: TensorSpec) -> np.ndarray:
         if isinstance(samples, np.ndarray):
             return samples
+        if spec.layout == "ragged" and samples and not isinstance(samples[0], np.ndarray):
+            samples = [_stack_ragged(s, spec.dtype) for s in samples]
+            if any(s is None for s in samples):
+                raise DynamicTensorNumpyError(
+                    f"Tensor {self.name!r} with index = {self._basis()[1]} holds polygons with "
+                    "different numbers of points and cannot be converted into a `np.ndarray`. "
+                    "Try setting the parameter `aslist=True`")
         if not samples:
             return np.zeros((0,), spec.dtype if spec.dtype not in (None, "str", "json", "list") else object)
         first = samples[0].shape
@@ -314,6 +339,15 @@ class Tensor:
     def __repr__(self) -> str:
         idx = "" if not self.is_view else f", index={self._basis()[1]}"
         return f"Tensor(key={self.name!r}{idx})"
+
+
+def _stack_ragged(sample: list[np.ndarray], dtype: Any) -> np.ndarray | None:
+    """One ragged sample as an ``(arrays, points, d)`` array when its arrays agree, else None."""
+    if not sample:
+        return np.zeros((0, 0, 2), dtype)
+    if any(a.shape != sample[0].shape for a in sample):
+        return None
+    return np.stack(sample)
 
 
 def _merge(shapes: np.ndarray) -> tuple[int | None, ...]:

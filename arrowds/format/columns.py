@@ -2,8 +2,8 @@
 
 A *prepared* sample is what the dataset layer hands over after validation: a NumPy array of
 the tensor's dtype (``scalar``/``fixed``/``list``), a :class:`Blob` (``blob``), a ``str``
-(``text``; ``json`` holds JSON text), a ``list[str]`` (``strlist``), or ``None`` for a row the
-tensor has no sample in.
+(``text``; ``json`` holds JSON text), a ``list[str]`` (``strlist``), a list of ``(k_i, d)``
+arrays (``ragged``: polygons), or ``None`` for a row the tensor has no sample in.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from arrowds.format.htypes import get_htype
 from arrowds.format.spec import TensorSpec
 
 
@@ -44,7 +45,15 @@ def data_type(spec: TensorSpec) -> pa.DataType:
         return pa.string()
     if layout == "strlist":
         return pa.list_(pa.string())
+    if layout == "ragged":
+        return pa.list_(pa.list_(pa.list_(arrow_dtype(spec.dtype), ragged_width(spec))))
     raise ValueError(f"tensor {spec.name!r} has no layout yet")
+
+
+def ragged_width(spec: TensorSpec) -> int:
+    """Coordinates per point of a ``ragged`` tensor (2 for polygons)."""
+    last = get_htype(spec.htype).last_dim
+    return last[0] if last else 2
 
 
 def shape_type(spec: TensorSpec) -> pa.DataType:
@@ -96,9 +105,26 @@ def to_arrow(spec: TensorSpec, samples: list[Any]) -> dict[str, pa.Array]:
         out[spec.column] = pa.array(samples, pa.string())
     elif layout == "strlist":
         out[spec.column] = pa.array(samples, pa.list_(pa.string()))
+    elif layout == "ragged":
+        out[spec.column] = _ragged_to_arrow(spec, samples, mask)
     else:
         raise ValueError(f"tensor {spec.name!r} has no layout yet")
     return out
+
+
+def _ragged_to_arrow(spec: TensorSpec, samples: list[Any], mask: np.ndarray) -> pa.Array:
+    """``list<list<fixed_size_list<d>>>``: samples -> their arrays -> points."""
+    width = ragged_width(spec)
+    arrays = [a for s in samples if s is not None for a in s]
+    outer = np.zeros(len(samples) + 1, np.int32)
+    np.cumsum([0 if s is None else len(s) for s in samples], out=outer[1:])
+    inner = np.zeros(len(arrays) + 1, np.int32)
+    np.cumsum([len(a) for a in arrays], out=inner[1:])
+    flat = (np.concatenate([a.reshape(-1) for a in arrays]) if arrays
+            else np.zeros(0)).astype(spec.dtype, copy=False)
+    points = pa.FixedSizeListArray.from_arrays(pa.array(flat), width)
+    polys = pa.ListArray.from_arrays(pa.array(inner), points)
+    return pa.ListArray.from_arrays(pa.array(outer), polys, mask=pa.array(mask) if mask.any() else None)
 
 
 def _shapes(spec: TensorSpec, shapes: list[tuple[int, ...] | None]) -> pa.Array:
@@ -141,7 +167,26 @@ def numeric_from_arrow(spec: TensorSpec, col: pa.Array | pa.ChunkedArray,
         offsets = np.asarray(col.offsets.to_numpy(), np.int64)
         offsets = offsets - offsets[0]
         return [flat[offsets[i]:offsets[i + 1]].reshape(shapes[i]) for i in range(len(col))]
+    if spec.layout == "ragged":
+        return ragged_from_arrow(spec, col)
     raise ValueError(f"tensor {spec.name!r} is not numeric (layout {spec.layout!r})")
+
+
+def ragged_from_arrow(spec: TensorSpec, col: pa.Array) -> list[list[np.ndarray]]:
+    """Samples of a ``ragged`` column: one list of ``(k_i, d)`` arrays per row."""
+    width = ragged_width(spec)
+    outer = np.asarray(col.offsets.to_numpy(), np.int64)  # into the (unsliced) child
+    polys = col.values
+    inner = np.asarray(polys.offsets.to_numpy(), np.int64)
+    points = _values(polys.values.flatten(), np.dtype(spec.dtype)).reshape(-1, width)
+    first = int(outer[0]) if outer.size else 0
+    arrays = [points[inner[j]:inner[j + 1]] for j in range(first, int(outer[-1]) if outer.size else 0)]
+    return [arrays[outer[i] - first:outer[i + 1] - first] for i in range(len(col))]
+
+
+def ragged_shape(sample: list[np.ndarray], width: int) -> tuple[int, int, int]:
+    """The shape reported for one ragged sample: (arrays, most points, coordinates)."""
+    return (len(sample), max((len(a) for a in sample), default=0), width)
 
 
 def _values(arr: pa.Array, dtype: np.dtype) -> np.ndarray:

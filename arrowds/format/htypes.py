@@ -50,7 +50,7 @@ HTYPES: dict[str, Htype] = {
         Htype("binary_mask", "numeric", "bool"),
         Htype("keypoints_coco", "numeric", "int32"),
         Htype("point", "numeric", "int32", last_dim=(2, 3)),
-        Htype("polygon", "numeric", "float32"),
+        Htype("polygon", "numeric", "float32", last_dim=(2,)),
         Htype("audio", "media", "float32", AUDIO_COMPRESSIONS, None),
         Htype("video", "media", "uint8", VIDEO_COMPRESSIONS, None, ndim=4),
         Htype("text", "text", "str"),

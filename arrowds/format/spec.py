@@ -9,8 +9,9 @@ from typing import Any
 #: How a tensor's samples map onto Parquet columns (see docs/format.md):
 #: scalar - one value per sample in a plain column; fixed - FixedSizeList of one shape;
 #: list - flattened values in a large_list plus a shape column; blob - compressed file bytes
-#: plus a shape column; text/json - a string column; strlist - list<string>.
-LAYOUTS = ("scalar", "fixed", "list", "blob", "text", "json", "strlist")
+#: plus a shape column; text/json - a string column; strlist - list<string>; ragged - a list of
+#: arrays of points with their own lengths (polygons) as list<list<fixed_size_list<d>>>.
+LAYOUTS = ("scalar", "fixed", "list", "blob", "text", "json", "strlist", "ragged")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ Each column becomes a tensor chosen from its Arrow type, unless ``htypes`` says 
 | fixed-size list of numbers | ``generic`` with that fixed shape (``embedding`` for float32) |
 | list of numbers | ``generic`` of varying length |
 | list of strings | ``list`` |
+| list of lists of fixed-size lists of 2 numbers | ``polygon`` (what arrowds writes for polygons) |
 | anything else (structs, maps, nested lists) | ``json`` |
 """
 
@@ -89,6 +90,24 @@ def _ragged(arr: pa.Array) -> list[np.ndarray]:
     return [np.asarray(v) for v in arr.to_numpy(zero_copy_only=False)]
 
 
+def _polygons(arr: pa.Array) -> list[list[np.ndarray]]:
+    """Rows of ``list<list<fixed_size_list<2>>>`` as lists of ``(k, 2)`` arrays."""
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    out = []
+    for row in arr:
+        polys = row.values if row.is_valid else None
+        out.append([] if polys is None else
+                   [np.asarray(p.values.flatten().to_numpy(zero_copy_only=False)).reshape(-1, 2)
+                    for p in polys])
+    return out
+
+
+def _is_polygons(t: pa.DataType) -> bool:
+    inner = t.value_type.value_type if pa.types.is_list(t) and pa.types.is_list(t.value_type) else None
+    return (inner is not None and pa.types.is_fixed_size_list(inner) and inner.list_size == 2
+            and _numeric(inner.value_type))
+
+
 def _pylist(arr: pa.Array) -> list[Any]:
     return arr.to_pylist()
 
@@ -117,6 +136,9 @@ def plan_column(name: str, arr: pa.Array, htype: str | None = None) -> ColumnPla
                               _media("audio", comp))
         raise TypeError(f"column {name!r} holds bytes that are not an image arrowds knows "
                         f"(jpeg, png, webp); pass htypes={{{name!r}: ...}} or convert it first")
+    if _is_polygons(t) and htype in (None, "polygon"):
+        dtype = np.dtype(t.value_type.value_type.value_type.to_pandas_dtype()).name
+        return ColumnPlan(name, tensor, {"htype": "polygon", "dtype": dtype}, _polygons)
     if htype is not None and htype not in ("generic", "class_label", "text", "json", "list", "embedding"):
         raise TypeError(f"column {name!r} of type {t} cannot become a {htype!r} tensor")
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):

@@ -102,6 +102,8 @@ def _feature(datasets: Any, spec: TensorSpec, class_names: list[str] | None) -> 
         arrays = {2: datasets.Array2D, 3: datasets.Array3D, 4: datasets.Array4D, 5: datasets.Array5D}
         if len(spec.shape) in arrays:
             return arrays[len(spec.shape)](shape=tuple(spec.shape), dtype=value.dtype)
+    if spec.layout == "ragged":
+        return datasets.List(datasets.List(datasets.List(value, length=2)))
     feature = value
     for _ in range(spec.ndim or 1):
         feature = datasets.List(feature)

@@ -32,6 +32,9 @@ def _signature(tf: Any, spec: TensorSpec, decode: bool) -> Any:
         return tf.TensorSpec(shape=(None,), dtype=tf.string)
     if spec.layout == "blob" and not decode:
         return tf.TensorSpec(shape=(), dtype=tf.string)
+    if spec.layout == "ragged":
+        raise TypeError(f"tensor {spec.name!r} holds polygons (lists of arrays of different lengths), "
+                        "which ds.tensorflow() does not convert; leave it out with tensors=[...]")
     dtype = tf.as_dtype(np.dtype(spec.dtype or "float64"))
     if spec.layout == "scalar":
         return tf.TensorSpec(shape=(1,), dtype=dtype)

@@ -60,6 +60,9 @@ class LoaderOptions:
     seed: int | None = None
     buffer_size: int = DEFAULT_BUFFER_SIZE
     decode: bool = True
+    #: jpeg decode hint: ``(height, width)`` (or an int) for every image tensor, or a dict
+    #: ``{tensor: size}``; each image decodes at the smallest reduced scale keeping that size
+    decode_min_size: Any = None
     return_index: bool = False
     batch_size: int | None = None  # None: yield samples (for a user's own DataLoader)
     drop_last: bool = False
@@ -125,6 +128,11 @@ class IterableDataset(torch.utils.data.IterableDataset):
             for n in options.transform:
                 if n not in names:
                     raise TensorDoesNotExistError(n, names)
+        sizes = options.decode_min_size
+        for n, size in (sizes.items() if isinstance(sizes, dict) else [("every image", sizes)]):
+            if isinstance(sizes, dict) and n not in names:
+                raise TensorDoesNotExistError(n, names)
+            read.min_size_of(size, f"decode_min_size for {n!r}")
         if options.shuffle and options.seed is None:
             options = replace(options, seed=int(torch.randint(0, 2**62, ()).item()))
         if options.buffer_size < 1 or options.block_rows < 1:
@@ -257,7 +265,7 @@ class IterableDataset(torch.utils.data.IterableDataset):
             spec = core.spec(full)
             if spec.layout is None:
                 out[rel] = [np.zeros((0,), spec.dtype or "float64")] * positions.size
-            elif spec.layout in ("scalar", "fixed", "list"):
+            elif spec.layout in ("scalar", "fixed", "list", "ragged"):
                 out[rel] = read.read_numeric(core, spec, positions)
             else:
                 out[rel] = read.read_values(core, spec, positions)
@@ -346,7 +354,10 @@ class IterableDataset(torch.utils.data.IterableDataset):
         for rel, full in self._names.items():
             spec = core.spec(full)
             vals = [r[rel] for r in rows]
-            new = _values(spec, vals, positions, opt.decode, parallel=not in_worker)
+            sizes = opt.decode_min_size
+            hint = sizes.get(rel) if isinstance(sizes, dict) else sizes
+            new = _values(spec, vals, positions, opt.decode, parallel=not in_worker,
+                          min_size=read.min_size_of(hint, f"decode_min_size for {rel!r}"))
             for r, v in zip(rows, new):
                 r[rel] = v
         out = []
@@ -362,15 +373,15 @@ class IterableDataset(torch.utils.data.IterableDataset):
 
 
 def _values(spec: TensorSpec, vals: list[Any], positions: np.ndarray, decode: bool,
-            parallel: bool) -> list[Any]:
+            parallel: bool, min_size: tuple[int, int] | None = None) -> list[Any]:
     """Stored values -> sample values: decoded media, str, JSON values, lists of str."""
     layout = spec.layout
     if layout == "blob":
         if not decode:
             return vals
         if parallel:
-            return read.decode_many(spec, vals, positions)
-        return [read.decode(spec, v, p) for v, p in zip(vals, positions.tolist())]
+            return read.decode_many(spec, vals, positions, min_size)
+        return [read.decode(spec, v, p, min_size) for v, p in zip(vals, positions.tolist())]
     if layout == "json":
         return [json.loads(v) for v in vals]
     return vals
@@ -493,7 +504,8 @@ def make_loader(ds: Dataset, *, batch_size: int = 1, shuffle: bool = False, num_
     """``ds.pytorch(...)``: see :meth:`arrowds.Dataset.pytorch`."""
     if batch_size is None or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    split = {k: loader_kw.pop(k) for k in ("rank", "world_size", "block_rows") if k in loader_kw}
+    split = {k: loader_kw.pop(k) for k in ("rank", "world_size", "block_rows", "decode_min_size")
+             if k in loader_kw}
     opts = LoaderOptions(tensors=tuple(tensors) if tensors is not None else None, transform=transform,
                          shuffle=shuffle, seed=seed, buffer_size=buffer_size, decode=decode,
                          return_index=return_index, batch_size=batch_size, drop_last=drop_last,

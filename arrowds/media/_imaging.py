@@ -110,7 +110,11 @@ def pil_decode(data: BytesLike, codec: str) -> np.ndarray:
 
     ``load()`` runs inside the try, so a truncated file raises rather than coming back half grey.
     """
-    image = pil_open(data, codec)
+    return pil_loaded(pil_open(data, codec), codec)
+
+
+def pil_loaded(image: Image.Image, codec: str) -> np.ndarray:
+    """Load an opened Pillow image (errors become ``SampleDecodeError``) into an array."""
     try:
         image.load()
         return pil_to_array(image)

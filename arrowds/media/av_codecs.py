@@ -88,6 +88,13 @@ class AudioCodec(Codec):
 
     def decode_range(self, data: Source, start: int, stop: int | None) -> np.ndarray:
         """Samples ``[start, stop)``, decoding from the frame before ``start`` only."""
+        if self.name == "mp3" and start > 0:
+            part = _mp3_cbr_range(data, start, stop)
+            if part is not None:
+                return part
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                # the probe moved the file under its buffer: read on through a view that seeks
+                data = io.BufferedReader(_Window(getattr(data, "raw", data), 0), 1 << 16)
         av = _av()
         with _open(data, self.name) as c:
             st = c.streams.audio[0]
@@ -132,6 +139,117 @@ class AudioCodec(Codec):
                     n = round(st.duration * st.time_base * st.rate)
                     return (int(n), st.channels), _FLOAT32
         return self.decode(data).shape, _FLOAT32
+
+
+# -- mp3 range reads -------------------------------------------------------------------------
+# FFmpeg's mp3 demuxer does not seek by the Xing/Info table unless asked, and then only to 1%
+# of the file with estimated timestamps; its exact seek reads the file from the start. A
+# constant-bitrate file (LAME writes an "Info" tag for those) places frame k at the first
+# audio frame's offset plus k times the mean frame length (padding bytes keep the mean exact),
+# so the range is decoded from a window of the file that starts a few frames before it.
+_MP3_PREROLL_FRAMES = 4  # bit reservoir (<= 511 bytes back) and the MDCT overlap warm up on these
+
+
+def _mp3_header_key(b: bytes) -> tuple[int, int, int]:
+    return b[0], b[1], b[2] & 0xFC  # sync/version/layer, bitrate and rate; not padding/private bits
+
+
+def _mp3_cbr_range(data: Source, start: int, stop: int | None) -> np.ndarray | None:
+    """Samples ``[start, stop)`` of a CBR mp3 decoded from a window near ``start``, or None when
+    the file is not provably CBR (then the caller decodes from FFmpeg's seek)."""
+    av = _av()
+    f = io.BytesIO(bytes(data)) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    f.seek(0)
+    head = f.read(1 << 14)  # ID3 and the LAME tag; FFmpeg's open below reads this part again
+    f.seek(0)
+    with _open(f, "mp3") as c:
+        st = c.streams.audio[0]
+        rate, channels, fs = st.rate, st.channels, st.codec_context.frame_size
+        bit_rate = st.codec_context.bit_rate
+        delay = round((st.start_time or 0) * st.time_base * rate)  # encoder delay skipped at the start
+        first = next((p for p in c.demux(st) if p.size), None)
+        offset = first.pos if first is not None else None
+    if not (fs and bit_rate and offset and 0 < offset <= len(head)):
+        return None
+    key = _mp3_header_key(head[offset:offset + 4])
+    head = head[:offset]
+    if b"Info" not in head or b"Xing" in head:  # LAME's tag: Info = constant bitrate
+        return None
+    k0 = (start + delay) // fs - _MP3_PREROLL_FRAMES
+    if k0 <= 0:
+        return None
+    mean = bit_rate * fs / 8 / rate
+    guess = offset + int(k0 * mean)
+    raw = getattr(f, "raw", f)  # under f's buffer: read only the bytes asked for from here on
+    raw.seek(guess - 8)
+    window = raw.read(24)
+    cands = [guess - 8 + i for i in range(len(window) - 3)
+             if window[i] == 0xFF and _mp3_header_key(window[i:i + 4]) == key]
+    if not cands:
+        return None
+    pos = min(cands, key=lambda q: abs(q - guess))
+    cut = _Window(raw, pos)
+    out = []
+    got = 0
+    base = k0 * fs - delay  # sample index (in the whole decode) of the cut's first sample
+    need = None if stop is None else stop - base
+    try:
+        with av.open(io.BufferedReader(cut, 1 << 14), "r", format="mp3") as c2:
+            s2 = c2.streams.audio[0]
+            resampler = av.AudioResampler(format="fltp", layout=s2.layout, rate=s2.rate)
+            for frame in c2.decode(s2):
+                for r in resampler.resample(frame):
+                    arr = r.to_ndarray().T.astype(np.float32, copy=False)
+                    out.append(arr)
+                    got += len(arr)
+                if need is not None and got >= need:
+                    break
+    except av.error.FFmpegError as e:
+        raise SampleDecodeError(f"corrupt mp3 data: {e}", codec="mp3") from None
+    if not out:
+        return np.zeros((0, channels), np.float32)
+    audio = np.concatenate(out)
+    return np.ascontiguousarray(audio[start - base: None if stop is None else stop - base])
+
+
+class _Window(io.RawIOBase):
+    """The bytes of a seekable file from ``offset`` on, as a file of their own."""
+
+    def __init__(self, f: BinaryIO, offset: int):
+        super().__init__()
+        self._f, self._offset, self._pos = f, offset, 0
+        self._blocks: list[tuple[int, bytes]] = []
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_END:
+            self._pos = max(0, self._f.seek(0, io.SEEK_END) - self._offset + pos)
+        else:
+            self._pos = max(0, pos + (self._pos if whence == io.SEEK_CUR else 0))
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        # FFmpeg reads its probe, the file's tail, then the probe again: keep the last blocks
+        hit = next(((at, b) for at, b in self._blocks if 0 <= self._pos - at < len(b)), None)
+        if hit is None:
+            self._f.seek(self._offset + self._pos)
+            hit = (self._pos, self._f.read(len(view)) or b"")
+            self._blocks = [hit, *self._blocks[:3]]
+        at, cached = hit
+        lo = self._pos - at
+        n = min(len(view), len(cached) - lo)
+        view[:n] = cached[lo:lo + n]
+        self._pos += n
+        return n
 
 
 class VideoCodec(Codec):

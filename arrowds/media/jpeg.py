@@ -192,19 +192,30 @@ class JpegCodec(Codec):
         Image.fromarray(array).save(out, "JPEG", quality=quality, subsampling=_SUBSAMPLING[subsampling])
         return out.getvalue()
 
-    def decode(self, data: BytesLike) -> np.ndarray:
-        """Decode to H x W (gray) or H x W x 3 (RGB, also from CMYK/YCCK) uint8."""
+    def decode(self, data: BytesLike, *, min_size: tuple[int, int] | None = None) -> np.ndarray:
+        """Decode to H x W (gray) or H x W x 3 (RGB, also from CMYK/YCCK) uint8.
+
+        ``min_size=(height, width)`` decodes at the smallest of libjpeg's reduced scales (k/8
+        with simplejpeg; 1/2, 1/4, 1/8 with Pillow: DCT scaling, no full-size pixels made) that
+        keeps at least that many pixels on each side; an image already smaller comes out whole.
+        For a transform that resizes anyway, decode plus resize is 1.6-3x faster on images 2x
+        or more the target size (benchmarks/bench_media.py --part reduced)."""
         info = self._checked_info(data)
+        scale = {"min_height": min_size[0], "min_width": min_size[1]} if min_size else {}
         if _simplejpeg is not None:
             gray = info.components == 1
             try:
-                array = _simplejpeg.decode_jpeg(data, colorspace="GRAY" if gray else "RGB")
+                array = _simplejpeg.decode_jpeg(data, colorspace="GRAY" if gray else "RGB", **scale)
             except ValueError as exc:
                 if not any(word in str(exc).lower() for word in _CAPABILITY_WORDS):
                     raise _error(str(exc)) from exc
             else:
-                return array.reshape(info.height, info.width) if gray else array
-        return _imaging.pil_decode(data, self.name)
+                return array.reshape(array.shape[:2]) if gray else array
+        if min_size is None:
+            return _imaging.pil_decode(data, self.name)
+        image = _imaging.pil_open(data, self.name)
+        image.draft(image.mode, (min_size[1], min_size[0]))  # Pillow's DCT scaling: smallest scale >= size
+        return _imaging.pil_loaded(image, self.name)
 
     def header(self, data: BytesLike) -> tuple[tuple[int, ...], np.dtype]:
         """Shape and dtype from the SOF marker: (H, W) for one component, else (H, W, 3); uint8."""

@@ -313,6 +313,8 @@ def _merge_info(base: Manifest, results: list[ChunkResult]) -> dict[str, dict[st
                             "Create the tensor with class_names=[...] listing every label, or run "
                             "with num_workers=0")
                     cur["class_names"] = long_
+                elif k == "channels":  # audio: mixed channel counts are allowed, recorded as None
+                    cur[k] = v if cur.get(k, v) == v else None
                 elif cur.get(k, v) != v and before.get(k) != v:
                     raise TransformError(f"tensor {name!r}: slices disagree on info {k!r} "
                                          f"({cur.get(k)!r} vs {v!r})")

@@ -104,14 +104,15 @@ class RowTensor:
         pf = self._row._pf
         return Dataset(pf.ds._core, pf.ds._index)[self._full][int(pf.positions[self._row._slot])]
 
-    def numpy(self, aslist: bool = False, fetch_chunks: bool = False) -> Any:
+    def numpy(self, aslist: bool = False, fetch_chunks: bool = False, *,
+              min_size: int | tuple[int, int] | None = None) -> Any:
         pf = self._row._pf
         spec = pf.specs[self._full]
         if spec.layout not in _FAST:
-            return self.tensor.numpy(aslist=aslist)
+            return self.tensor.numpy(aslist=aslist, min_size=min_size)
         value = pf.value(self._full, self._row._slot)
         if spec.layout == "blob":
-            return read.decode(spec, value, int(pf.positions[self._row._slot]))
+            return read.decode(spec, value, int(pf.positions[self._row._slot]), read.min_size_of(min_size))
         if spec.layout == "text":
             return np.array([value])
         return value

@@ -443,6 +443,8 @@ def _read_cells(core: Any, spec: TensorSpec, positions: np.ndarray, detail: bool
         return [{"kind": "list", "value": [s[:text_limit] for s in v[:_DETAIL_VALUES if detail else 50]],
                  "length": len(v)} for v in read.read_values(core, spec, positions)]
     values = read.read_numeric(core, spec, positions)
+    if spec.layout == "ragged":  # polygons: a list of (k_i, 2) arrays per sample
+        return [{"kind": "polygon", "polygons": [render.json_value(p) for p in v[:200]]} for v in values]
     names = core.manifest.tensor_info.get(spec.name, {}).get("class_names") or []
     return [_numeric_cell(kind, np.asarray(v), names, detail) for v in values]
 

@@ -169,3 +169,45 @@ def test_other_compressions_are_transcoded_once_on_write(url):
     np.testing.assert_allclose(ds.audio[0].numpy(), _tone(), atol=1e-4)
     assert ds.video[0].sample_info["fps"] == 25
     assert [_index_of(f) for f in ds.video[0].numpy()] == list(range(20))
+
+
+def test_mp3_range_reads_seek_and_read_only_bytes_near_the_range(tmp_path):
+    """A constant-bitrate mp3 range is decoded from a window near it: a small part of the file
+    is read, and the samples equal the whole decode's (same decoder, warmed up on earlier frames)."""
+    from tests.counting import CountingFileSystem
+
+    rate = 44100
+    t = np.arange(40 * rate) / rate
+    noise = np.random.default_rng(1).standard_normal(t.size) * 0.05
+    audio = np.stack([0.3 * np.sin(2 * np.pi * 440 * t) + noise, 0.2 * np.sin(2 * np.pi * 300 * t)], 1)
+    url = "countbytes://" + str(tmp_path / "ds")
+    ds = ads.empty(url)
+    ds.create_tensor("audio", htype="audio", sample_compression="mp3", sample_rate=rate)
+    ds.audio.append(audio.astype(np.float32))
+    ds = ads.load(url)
+    size = len(ds.audio[0].tobytes())
+    whole = ds.audio[0].numpy()
+    assert whole.shape == (40 * rate, 2)
+    for a in (35 * rate + 123, 20 * rate, 3 * rate + 1):
+        CountingFileSystem.reset()
+        part = ds.audio[0][a:a + 4410].numpy()
+        read = CountingFileSystem.read_under(url)
+        assert part.shape == (4410, 2)
+        np.testing.assert_allclose(part, whole[a:a + 4410], atol=1e-5)
+        assert read < size * 0.25, (a, read, size)
+    # the last samples, and a range that runs past the end, line up too
+    np.testing.assert_allclose(ds.audio[0][-1000:].numpy(), whole[-1000:], atol=1e-5)
+    np.testing.assert_allclose(ds.audio[0][39 * rate:].numpy(), whole[39 * rate:], atol=1e-5)
+
+
+def test_audio_info_records_sample_rate_and_channels(url):
+    ds = ads.empty(url)
+    ds.create_tensor("audio", htype="audio", sample_compression="flac", sample_rate=16000)
+    ds.audio.append(_tone(1600))
+    assert ds.audio.info.sample_rate == 16000 and ds.audio.info.channels == 2
+    ds.audio.append(_tone(1600)[:, :1])  # mono next to stereo: allowed, the count is no longer one
+    assert ads.load(url).audio.info.channels is None
+    wav = ads.media.get_codec("wav").encode(_tone(800)[:, :1], sample_rate=8000)
+    ds.create_tensor("speech", htype="audio", sample_compression="wav")
+    ds.speech.append(ads.read(wav, compression="wav"))
+    assert dict(ads.load(url).speech.info) == {"sample_rate": 8000, "channels": 1}

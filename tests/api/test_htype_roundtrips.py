@@ -19,7 +19,6 @@ CASES = {
     "binary_mask": (dict(), [rng.random((4, 5, 2)) > 0.5, np.ones((2, 2, 2), bool)]),
     "keypoints_coco": (dict(), [rng.integers(0, 50, (51, 2), dtype=np.int32), np.zeros((51, 1), np.int32)]),
     "point": (dict(), [np.array([[1, 2], [3, 4]], np.int32), np.array([[0, 0]], np.int32)]),
-    "polygon": (dict(), [rng.random((3, 5, 2)).astype(np.float32), rng.random((1, 3, 2)).astype(np.float32)]),
     "audio": (dict(), [rng.random((160, 2)).astype(np.float32), rng.random((80, 2)).astype(np.float32)]),
     "video": (dict(), [rng.integers(0, 255, (3, 4, 5, 3), dtype=np.uint8),
                        rng.integers(0, 255, (2, 4, 5, 3), dtype=np.uint8)]),

@@ -44,7 +44,8 @@ def _rows(lo: int, hi: int) -> dict[str, list]:
         "masks": [mask for _ in range(lo, hi)],
         "keypoints": [np.array([[20, 30, 2], [60, 40, 2], [100, 70, 0]], np.int32).reshape(-1, 1)
                       for _ in range(lo, hi)],
-        "polygons": [np.array([[90, 60], [120, 60], [105, 90]], np.float32) for _ in range(lo, hi)],
+        "polygons": [[np.array([[90, 60], [120, 60], [105, 90]], np.float32),  # ragged: 3 and 4 points
+                      np.array([[10, 10], [30, 10], [30, 25], [10, 25]], np.float32)] for _ in range(lo, hi)],
         "captions": ["<img src=x onerror=window.__pwned2=1>" if i == 3 else f"photo number {i}"
                      for i in range(lo, hi)],
         "meta": [{"i": i, "split": "train" if i % 5 else "test"} for i in range(lo, hi)],

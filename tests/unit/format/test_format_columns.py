@@ -185,3 +185,29 @@ def test_unsettled_spec_has_no_columns() -> None:
         cols.data_type(spec)
     with pytest.raises(ValueError, match="'u'"):
         cols.to_arrow(spec, [])
+
+
+RAGGED = TensorSpec("p", "polygon", "float32", layout="ragged", ndim=3)
+_polygon = st.integers(3, 7).flatmap(lambda k: _array("float32", (k, 2)))
+
+
+@SETTINGS
+@given(_maybe_null(st.lists(_polygon, max_size=4)), st.data())
+def test_ragged_layout_round_trips_sliced_and_chunked(samples, data) -> None:
+    """Polygons: list<list<fixed_size_list<2>>>, nulls kept, slices and chunks decode in place."""
+    out = cols.to_arrow(RAGGED, samples)
+    col = out["p"]
+    assert col.type == cols.data_type(RAGGED) and list(out) == ["p"]
+    assert [v is None for v in col.to_pylist()] == [s is None for s in samples]
+    present = [s for s in samples if s is not None]
+    col = col.filter(pa.array([s is not None for s in samples], pa.bool_()))
+    a = data.draw(st.integers(0, len(present)))
+    for arr, want in ((col.slice(a), present[a:]),
+                      (pa.chunked_array([col.slice(0, a), col.slice(a)], type=col.type), present)):
+        got = cols.numeric_from_arrow(RAGGED, arr)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert len(g) == len(w)
+            for gp, wp in zip(g, w):
+                assert gp.dtype == np.float32
+                np.testing.assert_array_equal(gp, wp)
