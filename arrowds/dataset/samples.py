@@ -480,17 +480,21 @@ def _prepare_media(spec: TensorSpec, h: Htype, value: Any, info: dict[str, Any])
 
 
 def _prepare_media_batch(spec: TensorSpec, h: Htype, values: list[Any]) -> Prepared | None:
-    """A batch of images read with ``ads.read`` in the tensor's compression, prepared in one pass:
-    the bytes go into one Arrow binary array unchanged and every header is read at once by the
-    codec's vectorised reader. None (take the sample-by-sample path, which also explains any
-    fault) unless every sample qualifies and every header reads cleanly."""
+    """A batch of images in the tensor's compression, given as file bytes or read with
+    ``ads.read``, prepared in one pass: the bytes go into one Arrow binary array unchanged and
+    every header is read at once by the codec's vectorised reader (which checks the magic bytes,
+    as sniffing does). None (take the sample-by-sample path, which also explains any fault or
+    transcodes another format) unless every sample qualifies and every header reads cleanly."""
     comp = spec.sample_compression
     first = values[0]
-    if comp == AUTO and isinstance(first, media.MediaSample) and first.compression in h.compressions:
-        comp = first.compression
+    raw = all(type(v) is bytes for v in values)
+    if comp == AUTO:
+        found = media.sniff_compression(first) if raw else \
+            first.compression if isinstance(first, media.MediaSample) else None
+        comp = found if found in h.compressions else AUTO
     if comp in (None, AUTO) or (spec.ndim is not None and spec.ndim != 3):
         return None
-    buffers = claimed_buffers(values, comp)
+    buffers = values if raw else claimed_buffers(values, comp)
     if buffers is None:
         return None
     data = pa.array(buffers, pa.binary())

@@ -49,7 +49,7 @@ class ArrowdsImages:
         ds.create_tensor("captions", htype="text")
         with ds:
             ds.extend({
-                "images": [ads.read(b, compression="jpeg") for b in data.jpegs],
+                "images": data.jpegs,  # JPEG file bytes, kept as they are (as ads.read(b) would)
                 "labels": data.labels,
                 "captions": data.captions,
             })

@@ -32,12 +32,14 @@ def _dataset(url: str, compression: str = "jpeg"):
     return ds
 
 
+@pytest.mark.parametrize("given", ["ads.read", "bytes"])
 @pytest.mark.parametrize("compression", ["jpeg", "default"])
-def test_batch_stores_what_one_at_a_time_stores(url, compression):
+def test_batch_stores_what_one_at_a_time_stores(url, compression, given):
     blobs = _blobs()
     batch = _dataset(url + "/batch", compression)
     with batch:
-        batch.images.extend([ads.read(b, compression="jpeg") for b in blobs])
+        batch.images.extend([ads.read(b, compression="jpeg") for b in blobs] if given == "ads.read"
+                            else list(blobs))
     single = _dataset(url + "/single", compression)
     with single:
         for b in blobs:
@@ -59,6 +61,8 @@ def test_bad_sample_in_a_batch_is_named_and_nothing_is_written(url):
     blobs[4] = blobs[4][:40]  # truncated before its frame header
     with pytest.raises(ads.SampleDecodeError, match="tensor 'images', index 6"):
         ds.images.extend([ads.read(b, compression="jpeg") for b in blobs])
+    with pytest.raises(ads.SampleDecodeError, match="tensor 'images', index 6"):
+        ds.images.extend(blobs)  # the same as bytes
     png = io.BytesIO()
     Image.fromarray(photo(1)).save(png, "PNG")
     blobs[4] = png.getvalue()  # a png claimed to be a jpeg
@@ -67,6 +71,16 @@ def test_bad_sample_in_a_batch_is_named_and_nothing_is_written(url):
     again = ads.load(url)
     assert len(again.images) == 2
     assert again.images[1].numpy().shape == (17, 24, 3)
+
+
+def test_bytes_of_another_format_are_transcoded_as_one_at_a_time(url):
+    png = io.BytesIO()
+    Image.fromarray(photo(1)).save(png, "PNG")
+    ds = _dataset(url)
+    with ds:
+        ds.images.extend([jpeg_bytes(photo(0)), png.getvalue()])
+    assert ads.media.sniff_compression(ds.images[1].tobytes()) == "jpeg"
+    assert np.abs(ds.images[1].numpy().astype(int) - photo(1).astype(int)).mean() < 8
 
 
 def test_rows_of_a_pending_batch_can_be_read_and_updated(url):

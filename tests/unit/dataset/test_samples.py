@@ -205,6 +205,10 @@ def test_unclaimed_or_mixed_media_takes_the_sample_by_sample_path() -> None:
     from arrowds.media import read
 
     spec = TensorSpec("images", htype="image", dtype="uint8", sample_compression="jpeg")
-    for values in ([_jpeg(8, 8)], [read(_jpeg(8, 8)), read(_jpeg(8, 8), compression="jpeg")]):
+    for values in ([read(_jpeg(8, 8)), read(_jpeg(8, 8), compression="jpeg")],
+                   [_jpeg(8, 8), read(_jpeg(8, 8), compression="jpeg")]):
         prep = prepare(spec, values, {}, 0)
         assert prep.columns is None and len(prep.samples) == len(values)
+    raw = [_jpeg(8, 8), _jpeg(16, 8)]  # file bytes: one pass too
+    prep = prepare(spec, raw, {}, 0)
+    assert prep.columns is not None and prep.columns[spec.column].to_pylist() == raw
