@@ -379,7 +379,7 @@ class IterableDataset(torch.utils.data.IterableDataset):
             if spec.layout == "blob":
                 if opt.decode:
                     vals = read.decode_batch(spec, vals, positions, cols.get((rel, "shape")),
-                                             parallel=not in_worker, alloc=self._alloc)
+                                             parallel=not in_worker)
                 else:
                     vals = [v if isinstance(v, bytes) else bytes(v) for v in vals]
             elif spec.layout == "json":
@@ -394,23 +394,12 @@ class IterableDataset(torch.utils.data.IterableDataset):
         samples = [_apply(opt.transform, dict(zip(keys, row))) for row in zip(*values.values())]
         return self._collate(samples) if batch else samples
 
-    def _alloc(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """The array a batch of media decodes into. In a DataLoader worker it lives in shared
-        memory, so handing the batch to the main process moves no bytes (torch would otherwise
-        copy it there)."""
-        if torch.utils.data.get_worker_info() is not None and dtype.str in _TORCH_DTYPES:
-            return torch.empty(shape, dtype=_TORCH_DTYPES[dtype.str]).share_memory_().numpy()
-        return np.empty(shape, dtype)
-
     def _collate(self, samples: list[Any]) -> Any:
         fn = self.options.collate_fn or default_collate
         return fn(samples)
 
 
 _CONCAT_BYTES = 1 << 20
-_TORCH_DTYPES = {"|u1": torch.uint8, "|i1": torch.int8, "<i2": torch.int16, "<i4": torch.int32,
-                 "<i8": torch.int64, "<f2": torch.float16, "<f4": torch.float32, "<f8": torch.float64}
-
 
 def _take(parts: list[Any], used: list[int], of: np.ndarray, rows: np.ndarray) -> Any:
     """Rows ``rows`` of pieces ``of`` (``parts[i]`` is piece ``used[i]``'s column): one array
@@ -433,10 +422,6 @@ def _column(vals: Any) -> Any:
     if isinstance(vals, np.ndarray) and vals.dtype.kind in "biuf":
         if vals.dtype.kind == "u" and vals.dtype.itemsize > 1:
             vals = vals.astype(np.int64)
-        owner = vals.base
-        if (isinstance(owner, torch.Tensor) and tuple(owner.shape) == vals.shape
-                and owner.data_ptr() == vals.ctypes.data):
-            return owner  # the shared-memory tensor it was decoded into (see _alloc)
         return torch.from_numpy(vals)
     return _stack(list(vals)) if len(vals) else vals
 
