@@ -114,8 +114,11 @@ class IterableDataset(torch.utils.data.IterableDataset):
     >>> loader = torch.utils.data.DataLoader(it, batch_size=32, num_workers=2)    # doctest: +SKIP
 
     Samples are split between DataLoader workers and ``torch.distributed`` ranks, each once
-    per epoch; call ``set_epoch(e)`` for a new shuffle order each epoch (``ds.pytorch()``'s
-    loader does this itself).
+    per epoch; ranks get equal shares (``len()`` is the same on every rank: with a length that
+    does not divide by the world size, ``drop_last=False`` repeats the first few samples of the
+    epoch and ``drop_last=True`` leaves the last few out, as ``DistributedSampler`` does). Call
+    ``set_epoch(e)`` for a new shuffle order each epoch (``ds.pytorch()``'s loader does this
+    itself).
     """
 
     def __init__(self, ds: Dataset, options: LoaderOptions | None = None, **kw: Any):
@@ -154,7 +157,6 @@ class IterableDataset(torch.utils.data.IterableDataset):
         self._blocks = self._make_blocks(core)
         self._cursor = _Cursor()
         self._opened: tuple[int, DatasetCore] | None = None
-        self._num_workers = 1  # set by DataLoader; only used by __len__
 
     # -- layout of an epoch ----------------------------------------------------------------
     def _make_blocks(self, core: DatasetCore) -> list[np.ndarray]:
@@ -489,7 +491,6 @@ class DataLoader(torch.utils.data.DataLoader):
         if kw.get("persistent_workers"):
             raise ValueError("persistent_workers would keep the first epoch's order; leave it off")
         super().__init__(dataset, batch_size=None, num_workers=num_workers, collate_fn=_identity, **kw)
-        dataset._num_workers = max(1, num_workers)
         self._cursor = _Cursor()
         self._resume: dict[int, int] = {}
         self._units = dataset.options.world_size * max(1, num_workers)
