@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
+import pyarrow as pa
 
 from arrowds._optional import import_optional
 from arrowds.dataset import read
@@ -157,6 +158,7 @@ class IterableDataset(torch.utils.data.IterableDataset):
         self._blocks = self._make_blocks(core)
         self._cursor = _Cursor()
         self._opened: tuple[int, DatasetCore] | None = None
+        _warm_pyarrow()
 
     # -- layout of an epoch ----------------------------------------------------------------
     def _make_blocks(self, core: DatasetCore) -> list[np.ndarray]:
@@ -402,6 +404,13 @@ class IterableDataset(torch.utils.data.IterableDataset):
 
 
 _CONCAT_BYTES = 1 << 20
+
+def _warm_pyarrow() -> None:
+    """pyarrow imports pandas (when installed) the first time it converts to or from NumPy,
+    ~0.1 s. Do it once in the process that makes the loader, so that the DataLoader workers
+    forked from it every epoch inherit the import instead of each paying for it."""
+    pa.array(np.zeros(1, np.int64)).to_numpy()
+
 
 def _take(parts: list[Any], used: list[int], of: np.ndarray, rows: np.ndarray) -> Any:
     """Rows ``rows`` of pieces ``of`` (``parts[i]`` is piece ``used[i]``'s column): one array
