@@ -395,7 +395,8 @@ class IterableDataset(torch.utils.data.IterableDataset):
         if columnar:
             return {k: _column(v) for k, v in values.items()}
         keys = list(values)
-        samples = [_apply(opt.transform, dict(zip(keys, row))) for row in zip(*values.values())]
+        rows = zip(*values.values()) if keys else [()] * positions.size
+        samples = [_apply(opt.transform, dict(zip(keys, row))) for row in rows]
         return self._collate(samples) if batch else samples
 
     def _collate(self, samples: list[Any]) -> Any:
