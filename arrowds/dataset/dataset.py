@@ -399,7 +399,10 @@ class Dataset:
         """A ``torch.utils.data.DataLoader`` over this dataset or view, pinned to the current
         version. Batches are dicts keyed by tensor name (plus ``index`` with
         ``return_index=True``). Every sample appears once per epoch across workers and
-        ``torch.distributed`` ranks; ``shuffle`` permutes row-group blocks and mixes them in
+        ``torch.distributed`` ranks, and every rank yields the same number of batches (when the
+        length does not divide by the world size, ``drop_last=False`` repeats up to
+        ``world_size - 1`` samples and ``drop_last=True`` leaves as many out, as PyTorch's
+        ``DistributedSampler`` does); ``shuffle`` permutes row-group blocks and mixes them in
         a buffer of ``buffer_size`` samples, reproducibly from ``seed`` and differently each
         epoch. ``transform`` is a callable on the sample dict or ``{tensor: callable}``.
         ``loader.state_dict()`` / ``load_state_dict()`` resume mid-epoch. Extra keywords go

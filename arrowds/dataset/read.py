@@ -94,6 +94,51 @@ def read_values(core: DatasetCore, spec: TensorSpec, positions: np.ndarray) -> l
     return out
 
 
+def read_blob_views(core: DatasetCore, spec: TensorSpec, positions: np.ndarray) -> list[Any]:
+    """Stored bytes of a blob tensor at ``positions``, like :func:`read_values`, but the rows of a
+    fragment whose bytes lie close together (a row-group run, as loaders read) come from one
+    ranged read, as memoryviews into it: one request instead of one per sample."""
+    out: list[Any] = [None] * positions.size
+    fl, pend = _split(core, spec, positions)
+    if pend.size:
+        flushed_len = core.flushed_length(spec.name)
+        for k in pend.tolist():
+            out[k] = core.pending_sample(spec.name, int(positions[k]) - flushed_len).data
+    if not fl.size:
+        return out
+    for j, slots, phys in core.locator.groups(positions[fl]):
+        frag = core.manifest.fragments[j]
+        dest = fl[slots].tolist()
+        if not core.reader.is_direct(frag.file, spec.column):
+            col = core.reader.read_columns(frag.file, [spec.column], phys)[spec.column]
+            if col is None or col.null_count:
+                raise _missing(spec, frag.file)
+            vals: list[Any] = col.to_pylist()
+        else:
+            starts, lens = core.reader.layout(frag.file).blob[spec.column]
+            s = starts[phys]
+            e = s + lens[phys]
+            by_start = np.argsort(s, kind="stable")
+            ss, se = s[by_start], e[by_start]
+            ends = np.maximum.accumulate(se)
+            cut = np.flatnonzero(ss[1:] - ends[:-1] > _GAP) + 1  # runs of nearby samples
+            first = np.concatenate([[0], cut])
+            last = np.concatenate([cut, [ss.size]]) - 1
+            got = core.storage.read_ranges(frag.file, ss[first].tolist(), ends[last].tolist())
+            run = np.repeat(np.arange(first.size), last - first + 1)
+            rel = ss - ss[first][run]
+            views = [memoryview(b) for b in got]
+            vals = [None] * ss.size
+            for k, r, a, n in zip(by_start.tolist(), run.tolist(), rel.tolist(), (se - ss).tolist()):
+                vals[k] = views[r][a:a + n]
+        for d, v in zip(dest, vals):
+            out[d] = v
+    return out
+
+
+_GAP = 64 * 1024  # a gap up to this many bytes between wanted samples is read rather than skipped
+
+
 def read_shapes(core: DatasetCore, spec: TensorSpec, positions: np.ndarray) -> np.ndarray:
     """``(n, ndim)`` sample shapes, without decoding media."""
     if spec.layout == "scalar":
@@ -162,6 +207,49 @@ def decode_many(spec: TensorSpec, blobs: list[bytes], positions: np.ndarray,
         return [decode(spec, b, p, min_size) for b, p in zip(blobs, pos)]
     n = len(blobs)
     return list(pool.map(decode, [spec] * n, blobs, pos, [min_size] * n, chunksize=16))
+
+
+def uniform_shape(spec: TensorSpec) -> tuple[int, ...] | None:
+    """The shape of every sample when the tensor's shape bounds say they are all alike."""
+    lo, hi = spec.min_shape, spec.max_shape
+    if lo is None or lo != hi or (spec.ndim is not None and len(lo) != spec.ndim):
+        return None
+    return tuple(lo)
+
+
+def decode_batch(spec: TensorSpec, blobs: list[Any], positions: np.ndarray,
+                 shapes: np.ndarray | None = None, parallel: bool = True) -> np.ndarray | list[np.ndarray]:
+    """Decode a batch of media samples into one ``(n, *shape)`` array when every sample has the
+    same stored shape (by the tensor's bounds, or by their ``shapes`` from
+    :func:`read_shapes`) and the codec decodes in place (no header parse and no copy per
+    sample), else into a list as :func:`decode_many` does."""
+    codec = media.get_codec(spec.sample_compression)
+    n = len(blobs)
+    shape = uniform_shape(spec)
+    if shape is None and shapes is not None and n and (shapes == shapes[0]).all():
+        shape = tuple(shapes[0].tolist())
+    if shape is None or n == 0 or type(codec).decode_into is media.Codec.decode_into:
+        return decode_many(spec, blobs, positions)
+    dtype = np.dtype(spec.dtype or np.uint8)
+    out = np.empty((n, *shape), dtype)
+    pos = positions.tolist()
+
+    def fill(i: int) -> None:
+        if codec.decode_into(blobs[i], out[i]):
+            return
+        arr = decode(spec, blobs[i], pos[i])  # raises the named error for corrupt data
+        if arr.shape != out.shape[1:]:
+            raise SampleDecodeError(f"decoded shape {arr.shape} differs from the stored shape "
+                                    f"{out.shape[1:]}", codec=codec.name, tensor=spec.name, index=pos[i])
+        out[i] = arr
+
+    pool = _pool() if parallel and n >= _PARALLEL_MIN else None
+    if pool is None:
+        for i in range(n):
+            fill(i)
+    else:
+        list(pool.map(fill, range(n), chunksize=16))
+    return out
 
 
 _PARALLEL_MIN = 32

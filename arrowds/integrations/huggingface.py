@@ -143,4 +143,13 @@ def to_huggingface(ds: Dataset, tensors: Sequence[str] | None = None) -> Any:
         names = core.manifest.tensor_info.get(full, {}).get("class_names") or None
         features[rel] = _feature(datasets, spec, names)
         data[rel] = _column(ds, spec, rel, table.column(full))
-    return datasets.Dataset.from_dict(data, features=datasets.Features(features))
+    # media columns go in as plain {bytes, path} structs and are cast at the Arrow level:
+    # from_dict would run the Audio/Video encoders, which need torchcodec
+    kinds = (datasets.Image, datasets.Audio, getattr(datasets, "Video", datasets.Image))
+    media = [rel for rel, feature in features.items() if isinstance(feature, kinds)]
+    if not media:
+        return datasets.Dataset.from_dict(data, features=datasets.Features(features))
+    blob = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    out = datasets.Dataset.from_dict({rel: pa.array(v, blob) if rel in media else v
+                                      for rel, v in data.items()})
+    return out.cast(datasets.Features(features))

@@ -15,6 +15,7 @@ import numpy as np
 
 from arrowds._optional import import_optional
 from arrowds.dataset import read
+from arrowds.dataset.core import DatasetCore
 from arrowds.dataset.dataset import Dataset, dataset_length
 from arrowds.errors import TensorDoesNotExistError
 from arrowds.format import TensorSpec
@@ -49,12 +50,15 @@ def _signature(tf: Any, spec: TensorSpec, decode: bool) -> Any:
 
 def to_tensorflow(ds: Dataset, tensors: Sequence[str] | None = None, decode: bool = True) -> Any:
     """``ds.tensorflow()``: samples as ``{tensor: tf.Tensor}``, read in batches of rows (media
-    decoded unless ``decode=False``, text/JSON as strings), in dataset order. Shuffle, batch
-    and prefetch with ``tf.data`` as usual."""
+    decoded unless ``decode=False``, text/JSON as strings), in dataset order, from the version
+    checked out when it was called (later writes are not seen). Shuffle, batch and prefetch
+    with ``tf.data`` as usual."""
     tf = import_optional("tensorflow", extra="tensorflow", purpose="ds.tensorflow()")
     if ds._core.dirty:
         ds.flush()
-    core = ds._core
+    live = ds._core
+    # pinned: later writes through the handle (or a moving branch) do not change what is read
+    core = DatasetCore(live.storage, live.branch, None, live.manifest, read_only=True)
     rel = list(ds.tensors)
     names = list(tensors) if tensors is not None else rel
     for n in names:
@@ -63,12 +67,8 @@ def to_tensorflow(ds: Dataset, tensors: Sequence[str] | None = None, decode: boo
     specs = {n: core.spec(ds._full(n)) for n in names}
     specs = {n: s for n, s in specs.items() if s.settled}
     positions = ds._index.positions(dataset_length(core))
-    manifest = core.manifest  # pinned: later writes to the handle do not change what is read
 
     def generate() -> Iterator[dict[str, Any]]:
-        if core.manifest is not manifest:
-            raise RuntimeError(f"{ds.path}: the dataset changed since ds.tensorflow() was called; "
-                               "call it again to read the new version")
         for a in range(0, positions.size, _BATCH):
             pos = positions[a:a + _BATCH]
             cols: dict[str, Any] = {}

@@ -1,18 +1,27 @@
 """PyTorch loading: an ``IterableDataset`` over a pinned version, and a resumable DataLoader.
 
 How an epoch is cut up (so that every sample appears exactly once across DataLoader workers
-and ``torch.distributed`` ranks):
+and ``torch.distributed`` ranks, and every rank yields the same number of batches):
 
 * the view's row positions are split into *blocks*: runs of rows in one fragment row group
-  (at most ``block_rows`` rows) when shuffling, or consecutive runs of ``batch_size`` rows
-  when not (so that with several workers batches still come out in dataset order);
-* with ``shuffle=True`` the blocks are permuted with ``seed`` and the epoch, identically in
-  every process; block ``k`` then belongs to *unit* ``k % units``, where a unit is one
-  (worker, rank) pair numbered ``worker * world_size + rank`` (so ranks get alternate blocks
-  and differ by at most one block);
-* each unit reads its blocks in order (the next one prefetched by a background thread),
-  passes the rows through a bounded shuffle buffer of ``buffer_size`` samples, decodes media
-  and applies ``transform`` in the worker, and collates batches there.
+  (at most ``block_rows`` rows); with ``shuffle=True`` the blocks are permuted with ``seed``
+  and the epoch, identically in every process, and laid end to end: the epoch's sequence;
+* ranks get equal contiguous shares of that sequence, over rows rather than blocks, the way
+  ``torch.utils.data.DistributedSampler`` shares indices: when the length does not divide by
+  the world size, ``drop_last=False`` repeats the first few samples of the sequence so every
+  rank has ``ceil(n / world_size)`` samples, and ``drop_last=True`` leaves out the last few
+  so every rank has ``floor(n / world_size)``. Equal shares mean equal batch counts, which
+  DistributedDataParallel needs (a rank with one batch more waits for the others forever);
+* a rank's share is cut into pieces of ``batch_size`` rows (``block_rows`` without batching)
+  dealt to its DataLoader workers in turn, so batches come out in sequence order without
+  shuffle, and a rank yields ``ceil(share / batch_size)`` batches (``floor`` with
+  ``drop_last``) whatever the number of workers; a *unit* is one (worker, rank) pair,
+  numbered ``worker * world_size + rank``;
+* each unit reads its pieces in order (the next one prefetched by a background thread), passes
+  the rows through a bounded shuffle buffer of ``buffer_size`` samples, and then, a batch at a
+  time, gathers the batch's rows with NumPy, decodes media straight from the read buffer (into
+  one preallocated array when the stored shapes are equal), applies ``transform`` and
+  collates, all in the worker.
 
 A unit's output order is a pure function of (seed, epoch, unit), computed from positions alone,
 so resuming mid-epoch (``loader.load_state_dict(state)``) skips the samples already delivered
@@ -29,13 +38,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
+import pyarrow as pa
 
 from arrowds._optional import import_optional
 from arrowds.dataset import read
 from arrowds.dataset.core import DatasetCore
 from arrowds.dataset.dataset import Dataset, dataset_length
 from arrowds.errors import TensorDoesNotExistError
-from arrowds.format import TensorSpec
 from arrowds.storage import open_storage
 from arrowds.table.manifest import Manifest
 
@@ -45,6 +54,7 @@ __all__ = ["DataLoader", "IterableDataset", "LoaderOptions", "default_collate", 
 
 DEFAULT_BUFFER_SIZE = 2048
 DEFAULT_BLOCK_ROWS = 256
+_READ_ROWS = 1024  # rows a unit reads at once (the next read is prefetched)
 
 Transform = Callable[[Any], Any] | dict[str, Callable[[Any], Any] | None] | None
 
@@ -108,8 +118,11 @@ class IterableDataset(torch.utils.data.IterableDataset):
     >>> loader = torch.utils.data.DataLoader(it, batch_size=32, num_workers=2)    # doctest: +SKIP
 
     Samples are split between DataLoader workers and ``torch.distributed`` ranks, each once
-    per epoch; call ``set_epoch(e)`` for a new shuffle order each epoch (``ds.pytorch()``'s
-    loader does this itself).
+    per epoch; ranks get equal shares (``len()`` is the same on every rank: with a length that
+    does not divide by the world size, ``drop_last=False`` repeats the first few samples of the
+    epoch and ``drop_last=True`` leaves the last few out, as ``DistributedSampler`` does). Call
+    ``set_epoch(e)`` for a new shuffle order each epoch (``ds.pytorch()``'s loader does this
+    itself).
     """
 
     def __init__(self, ds: Dataset, options: LoaderOptions | None = None, **kw: Any):
@@ -153,18 +166,15 @@ class IterableDataset(torch.utils.data.IterableDataset):
         self._blocks = self._make_blocks(core)
         self._cursor = _Cursor()
         self._opened: tuple[int, DatasetCore] | None = None
-        self._num_workers = 1  # set by DataLoader; only used by __len__
+        _warm_pyarrow()
 
     # -- layout of an epoch ----------------------------------------------------------------
     def _make_blocks(self, core: DatasetCore) -> list[np.ndarray]:
-        """Blocks of slots into ``self._positions``."""
+        """Blocks of slots into ``self._positions``: runs of rows in one fragment row group, at
+        most ``block_rows`` long (what a shuffle permutes, and what a unit reads at once)."""
         n = self._positions.size
-        opt = self.options
         if n == 0:
             return []
-        if not opt.shuffle:
-            step = opt.batch_size or opt.block_rows
-            return [np.arange(a, min(a + step, n)) for a in range(0, n, step)]
         frag, phys = core.locator.locate(self._positions)
         rg = np.zeros_like(phys)
         for j in np.unique(frag).tolist():
@@ -172,9 +182,10 @@ class IterableDataset(torch.utils.data.IterableDataset):
             rg[sel] = core.reader.layout(core.manifest.fragments[j].file).row_group_of(phys[sel])
         key = frag * (1 << 32) + rg
         cuts = np.flatnonzero(key[1:] != key[:-1]) + 1
+        step = self.options.block_rows
         out = []
         for run in np.split(np.arange(n), cuts):
-            out.extend(run[a:a + opt.block_rows] for a in range(0, run.size, opt.block_rows))
+            out.extend(run[a:a + step] for a in range(0, run.size, step))
         return out
 
     def set_epoch(self, epoch: int) -> None:
@@ -193,18 +204,40 @@ class IterableDataset(torch.utils.data.IterableDataset):
             self.options = replace(self.options, seed=state.get("seed"))
         self._cursor = _Cursor(int(state["epoch"]), {int(k): int(v) for k, v in state["consumed"].items()})
 
-    def _units(self) -> tuple[int, int]:
-        """(this unit, number of units) for the calling process."""
+    def _worker(self) -> tuple[int, int]:
+        """(this DataLoader worker, number of workers) for the calling process."""
         info = torch.utils.data.get_worker_info()
-        wid, nw = (info.id, info.num_workers) if info is not None else (0, 1)
-        # consecutive blocks go to consecutive ranks, so ranks differ by at most one block
-        return wid * self.options.world_size + self.options.rank, self.options.world_size * nw
+        return (info.id, info.num_workers) if info is not None else (0, 1)
 
-    def _unit_blocks(self, unit: int, units: int, epoch: int) -> list[np.ndarray]:
-        order = np.arange(len(self._blocks))
+    def _share(self) -> int:
+        """Samples each rank gets per epoch (the same for every rank)."""
+        n, world = self._positions.size, self.options.world_size
+        return n // world if self.options.drop_last else -(-n // world)
+
+    def _piece_rows(self) -> int:
+        return self.options.batch_size or self.options.block_rows
+
+    def _unit_sequence(self, worker: int, workers: int, epoch: int) -> list[np.ndarray]:
+        """The slots a unit delivers this epoch, in reading order, cut into reads of
+        ``_READ_ROWS`` rows (a few row groups each: pyarrow's cost is per call, and the
+        media bytes of nearby rows come in one ranged read)."""
+        blocks = self._blocks
+        if not blocks:
+            return []
         if self.options.shuffle:
-            order = np.random.default_rng([self.options.seed, epoch]).permutation(order)
-        return [self._blocks[k] for k in order[unit::units].tolist()]
+            order = np.random.default_rng([self.options.seed, epoch]).permutation(len(blocks))
+            blocks = [blocks[k] for k in order.tolist()]
+        sequence = np.concatenate(blocks)
+        share, world, rank = self._share(), self.options.world_size, self.options.rank
+        if share * world != sequence.size:  # pad (repeat the first samples) or cut evenly
+            sequence = np.resize(sequence, share * world)
+        mine = sequence[rank * share:(rank + 1) * share]
+        step = self._piece_rows()
+        pieces = [mine[a:a + step] for a in range(worker * step, share, workers * step)]
+        if not pieces:
+            return []
+        slots = np.concatenate(pieces)
+        return [slots[a:a + _READ_ROWS] for a in range(0, slots.size, _READ_ROWS)]
 
     def _emission(self, sizes: list[int], unit: int, epoch: int) -> np.ndarray:
         """The order in which a unit emits its elements (0.. sum(sizes)-1, in block order
@@ -231,22 +264,13 @@ class IterableDataset(torch.utils.data.IterableDataset):
         out[k:] = tail
         return out
 
-    def _unit_length(self, unit: int, units: int) -> int:
-        return int(sum(self._blocks[k].size for k in range(unit, len(self._blocks), units)))
-
     def __len__(self) -> int:
-        """Samples (or batches, when batching) this rank yields per epoch with the worker
-        count its DataLoader uses."""
-        nw = max(1, self._num_workers)
-        units = self.options.world_size * nw
-        world = self.options.world_size
-        counts = [self._unit_length(w * world + self.options.rank, units) for w in range(nw)]
-        bs = self.options.batch_size
+        """Samples (or batches, when batching) this rank yields per epoch: the same on every
+        rank, whatever the number of DataLoader workers."""
+        share, bs = self._share(), self.options.batch_size
         if bs is None:
-            return sum(counts)
-        if self.options.shuffle:
-            return sum(c // bs if self.options.drop_last else -(-c // bs) for c in counts)
-        return sum(counts) // bs if self.options.drop_last else -(-sum(counts) // bs)
+            return share
+        return share // bs if self.options.drop_last else -(-share // bs)
 
     # -- reading ---------------------------------------------------------------------------
     def _core(self) -> DatasetCore:
@@ -258,86 +282,95 @@ class IterableDataset(torch.utils.data.IterableDataset):
         return self._opened[1]
 
     def _read_block(self, core: DatasetCore, slots: np.ndarray) -> dict[str, Any]:
-        """Stored values of the wanted tensors at the block's rows (media still compressed)."""
+        """Stored values of the wanted tensors at the rows of ``slots`` (media still compressed,
+        as views into one read), as columns: arrays with rows first, or lists. The stored
+        shapes of media come along under ``(name, "shape")`` when decoding."""
         positions = self._positions[slots]
-        out: dict[str, Any] = {}
+        out: dict[Any, Any] = {}
         for rel, full in self._names.items():
             spec = core.spec(full)
             if spec.layout is None:
                 out[rel] = [np.zeros((0,), spec.dtype or "float64")] * positions.size
             elif spec.layout in ("scalar", "fixed", "list", "ragged"):
                 out[rel] = read.read_numeric(core, spec, positions)
+            elif spec.layout == "blob":
+                out[rel] = read.read_blob_views(core, spec, positions)
+                if self.options.decode and not read.uniform_shape(spec):
+                    out[rel, "shape"] = read.read_shapes(core, spec, positions)
             else:
                 out[rel] = read.read_values(core, spec, positions)
         return out
 
     def __iter__(self) -> Iterator[Any]:
-        unit, units = self._units()
+        worker, workers = self._worker()
+        unit = worker * self.options.world_size + self.options.rank
         cursor = self._cursor
         epoch, skip = cursor.epoch, cursor.consumed.get(unit, 0)
         core = self._core()
-        blocks = self._unit_blocks(unit, units, epoch)
-        sizes = [b.size for b in blocks]
-        order = self._emission(sizes, unit, epoch)
-        block_of = np.repeat(np.arange(len(blocks)), sizes)
+        pieces = self._unit_sequence(worker, workers, epoch)
+        sizes = np.array([p.size for p in pieces], np.int64)
+        order = self._emission(sizes.tolist(), unit, epoch)
+        piece_of = np.repeat(np.arange(len(pieces)), sizes)
         starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        done = np.zeros(order.size, bool)
-        done[order[:skip]] = True
-        remaining = np.bincount(block_of[order[skip:]], minlength=len(blocks))
-        loaded: dict[int, tuple[np.ndarray, dict[str, Any], np.ndarray]] = {}
-        futures: dict[int, Future[tuple[np.ndarray, dict[str, Any], np.ndarray]]] = {}
-        next_block = 0
+        slot_of = np.concatenate(pieces) if pieces else np.zeros(0, np.int64)
+        due = np.ones(order.size, bool)
+        due[order[:skip]] = False  # delivered before a resume: never read
+        ranks = np.concatenate([[0], np.cumsum(due)])
+        row_of = ranks[:-1] - ranks[starts[piece_of]]  # element -> its row in its piece's read
+        remaining = np.bincount(piece_of[order[skip:]], minlength=len(pieces))
+        loaded: dict[int, dict[Any, Any]] = {}
+        futures: dict[int, Future[dict[Any, Any]]] = {}
+        next_piece = 0
         local = torch.utils.data.get_worker_info() is not None
 
-        def load(b: int) -> tuple[np.ndarray, dict[str, Any], np.ndarray]:
-            need = np.flatnonzero(~done[starts[b]:starts[b + 1]])  # offsets in the block still due
-            where = np.full(starts[b + 1] - starts[b], -1, np.int64)  # block offset -> row read
-            where[need] = np.arange(need.size)
-            return need, self._read_block(core, blocks[b][need]), where
+        def load(p: int) -> dict[Any, Any]:
+            return self._read_block(core, slot_of[starts[p]:starts[p + 1]][due[starts[p]:starts[p + 1]]])
 
         with ThreadPoolExecutor(1, thread_name_prefix="arrowds-prefetch") as pool:
-            def request(b: int) -> None:
-                if b < len(blocks) and b not in futures and b not in loaded and remaining[b]:
-                    futures[b] = pool.submit(load, b)
+            def request(p: int) -> None:
+                if p < len(pieces) and p not in futures and p not in loaded and remaining[p]:
+                    futures[p] = pool.submit(load, p)
 
-            def element(e: int) -> dict[str, Any]:
-                nonlocal next_block
-                b = int(block_of[e])
-                if b not in loaded:
-                    while next_block <= b:
-                        request(next_block)
-                        next_block += 1
-                    loaded[b] = futures.pop(b).result()
-                    nb = next_block
-                    while nb < len(blocks) and not remaining[nb]:
-                        nb += 1
-                    request(nb)  # prefetch the next block this unit will need
-                need, data, where = loaded[b]
-                k = int(where[e - starts[b]])
-                row = {name: vals[k] for name, vals in data.items()}
-                remaining[b] -= 1
-                if not remaining[b]:
-                    del loaded[b]
-                slot = int(blocks[b][need[k]])
-                return {"_slot": slot, **row}
+            def gather(es: np.ndarray) -> dict[Any, Any]:
+                """The stored columns of elements ``es`` (reading the pieces they are in)."""
+                nonlocal next_piece
+                of = piece_of[es]
+                used = np.unique(of).tolist()
+                while next_piece <= used[-1]:
+                    request(next_piece)
+                    next_piece += 1
+                for p in used:
+                    if p not in loaded:
+                        loaded[p] = futures.pop(p).result()
+                np.subtract.at(remaining, of, 1)
+                nxt = next_piece
+                while nxt < len(pieces) and not remaining[nxt]:
+                    nxt += 1
+                request(nxt)  # prefetch the next piece this unit will need
+                rows = row_of[es]
+                cols = {key: _take([loaded[p][key] for p in used], used, of, rows) for key in loaded[used[0]]}
+                for p in used:
+                    if not remaining[p]:
+                        del loaded[p]
+                return cols
 
             bs = self.options.batch_size
+            rest = order[skip:]
+            step = bs or self._piece_rows()
             emitted = skip
-            pending: list[dict[str, Any]] = []
-            for e in order[skip:].tolist():
-                pending.append(element(e))
+            for a in range(0, rest.size, step):
+                es = rest[a:a + step]
+                if bs is not None and es.size < bs and self.options.drop_last:
+                    break
+                out = self._finish(gather(es), self._positions[slot_of[es]], local, batch=bs is not None)
                 if bs is None:
-                    emitted += 1
-                    self._note(unit, emitted, local)
-                    yield self._finish(pending, local)[0]
-                    pending = []
-                elif len(pending) == bs:
-                    emitted += bs
-                    yield _Tagged(unit, emitted, self._collate(self._finish(pending, local)))
-                    pending = []
-            if pending and bs is not None and not self.options.drop_last:
-                emitted += len(pending)
-                yield _Tagged(unit, emitted, self._collate(self._finish(pending, local)))
+                    for sample in out:
+                        emitted += 1
+                        self._note(unit, emitted, local)
+                        yield sample
+                else:
+                    emitted += es.size
+                    yield _Tagged(unit, emitted, out)
         if not local:
             self._cursor = _Cursor(epoch + 1)
 
@@ -345,46 +378,78 @@ class IterableDataset(torch.utils.data.IterableDataset):
         if not in_worker:
             self._cursor.consumed[unit] = emitted
 
-    def _finish(self, rows: list[dict[str, Any]], in_worker: bool) -> list[Any]:
-        """Decode, add the index, apply the transform: stored rows -> samples."""
+    def _finish(self, cols: dict[Any, Any], positions: np.ndarray, in_worker: bool, batch: bool) -> Any:
+        """Stored columns -> a collated batch (``batch``) or a list of samples: decode, add the
+        index, apply the transform. Without a transform or collate_fn the columns become the
+        batch directly; sample dicts are made only for a transform or a collate_fn."""
         opt = self.options
-        slots = np.fromiter((r.pop("_slot") for r in rows), np.int64, len(rows))
-        positions = self._positions[slots]
         core = self._core()
+        values: dict[str, Any] = {}
         for rel, full in self._names.items():
             spec = core.spec(full)
-            vals = [r[rel] for r in rows]
-            sizes = opt.decode_min_size
-            hint = sizes.get(rel) if isinstance(sizes, dict) else sizes
-            new = _values(spec, vals, positions, opt.decode, parallel=not in_worker,
-                          min_size=read.min_size_of(hint, f"decode_min_size for {rel!r}"))
-            for r, v in zip(rows, new):
-                r[rel] = v
-        out = []
-        for r, p in zip(rows, positions.tolist()):
-            if opt.return_index:
-                r["index"] = p
-            out.append(_apply(opt.transform, r))
-        return out
+            vals = cols[rel]
+            if spec.layout == "blob":
+                sizes = opt.decode_min_size
+                min_size = read.min_size_of(sizes.get(rel) if isinstance(sizes, dict) else sizes,
+                                            f"decode_min_size for {rel!r}")
+                if opt.decode and min_size:  # reduced-size decodes do not fit a stored-shape batch
+                    vals = (read.decode_many(spec, vals, positions, min_size) if not in_worker else
+                            [read.decode(spec, v, p, min_size) for v, p in zip(vals, positions.tolist())])
+                elif opt.decode:
+                    vals = read.decode_batch(spec, vals, positions, cols.get((rel, "shape")),
+                                             parallel=not in_worker)
+                else:
+                    vals = [v if isinstance(v, bytes) else bytes(v) for v in vals]
+            elif spec.layout == "json":
+                vals = [json.loads(v) for v in vals]
+            values[rel] = vals
+        columnar = batch and opt.transform is None and opt.collate_fn is None
+        if opt.return_index:
+            values["index"] = positions.astype(np.int64) if columnar else positions.tolist()
+        if columnar:
+            return {k: _column(v) for k, v in values.items()}
+        keys = list(values)
+        rows = zip(*values.values()) if keys else [()] * positions.size
+        samples = [_apply(opt.transform, dict(zip(keys, row))) for row in rows]
+        return self._collate(samples) if batch else samples
 
     def _collate(self, samples: list[Any]) -> Any:
         fn = self.options.collate_fn or default_collate
         return fn(samples)
 
 
-def _values(spec: TensorSpec, vals: list[Any], positions: np.ndarray, decode: bool,
-            parallel: bool, min_size: tuple[int, int] | None = None) -> list[Any]:
-    """Stored values -> sample values: decoded media, str, JSON values, lists of str."""
-    layout = spec.layout
-    if layout == "blob":
-        if not decode:
-            return vals
-        if parallel:
-            return read.decode_many(spec, vals, positions, min_size)
-        return [read.decode(spec, v, p, min_size) for v, p in zip(vals, positions.tolist())]
-    if layout == "json":
-        return [json.loads(v) for v in vals]
-    return vals
+_CONCAT_BYTES = 1 << 20
+
+def _warm_pyarrow() -> None:
+    """pyarrow imports pandas (when installed) the first time it converts to or from NumPy,
+    ~0.1 s. Do it once in the process that makes the loader, so that the DataLoader workers
+    forked from it every epoch inherit the import instead of each paying for it."""
+    pa.array(np.zeros(1, np.int64)).to_numpy()
+
+
+def _take(parts: list[Any], used: list[int], of: np.ndarray, rows: np.ndarray) -> Any:
+    """Rows ``rows`` of pieces ``of`` (``parts[i]`` is piece ``used[i]``'s column): one array
+    with NumPy when the column is an array, else a list."""
+    first = parts[0]
+    if isinstance(first, np.ndarray):
+        if len(parts) == 1:
+            return first[rows]
+        if sum(part.nbytes for part in parts) <= _CONCAT_BYTES:  # small rows: one gather
+            base = np.zeros(used[-1] + 1, np.int64)
+            base[used] = np.cumsum([0] + [len(part) for part in parts[:-1]])
+            return np.concatenate(parts)[base[of] + rows]
+        return np.stack([parts[used.index(p)][r] for p, r in zip(of.tolist(), rows.tolist())])
+    by_piece = dict(zip(used, parts))
+    return [by_piece[p][r] for p, r in zip(of.tolist(), rows.tolist())]
+
+
+def _column(vals: Any) -> Any:
+    """One column of a batch as ``default_collate`` would make it from its samples."""
+    if isinstance(vals, np.ndarray) and vals.dtype.kind in "biuf":
+        if vals.dtype.kind == "u" and vals.dtype.itemsize > 1:
+            vals = vals.astype(np.int64)
+        return torch.from_numpy(vals)
+    return _stack(list(vals)) if len(vals) else vals
 
 
 def _apply(transform: Transform, sample: dict[str, Any]) -> Any:
@@ -450,7 +515,6 @@ class DataLoader(torch.utils.data.DataLoader):
         if kw.get("persistent_workers"):
             raise ValueError("persistent_workers would keep the first epoch's order; leave it off")
         super().__init__(dataset, batch_size=None, num_workers=num_workers, collate_fn=_identity, **kw)
-        dataset._num_workers = max(1, num_workers)
         self._cursor = _Cursor()
         self._resume: dict[int, int] = {}
         self._units = dataset.options.world_size * max(1, num_workers)

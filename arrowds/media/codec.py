@@ -54,5 +54,12 @@ class Codec(abc.ABC):
         """
         return None
 
+    def decode_into(self, data: BytesLike, out: np.ndarray) -> bool:
+        """Decode straight into ``out``, a preallocated array of the sample's stored shape (batch
+        loaders decode a whole batch into one array this way). True when ``out`` now holds the
+        sample; False when this codec cannot (the default) or the data does not fit ``out``, and
+        the caller decodes with :meth:`decode` instead, which also reports corrupt data."""
+        return False
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

@@ -217,6 +217,24 @@ class JpegCodec(Codec):
         image.draft(image.mode, (min_size[1], min_size[0]))  # Pillow's DCT scaling: smallest scale >= size
         return _imaging.pil_loaded(image, self.name)
 
+    def decode_into(self, data: BytesLike, out: np.ndarray) -> bool:
+        """Decode into a C-contiguous uint8 ``out`` of shape (H, W, 3), (H, W, 1) or (H, W) with
+        simplejpeg, skipping the header walk of :meth:`decode`: the stored shape already says what
+        the image is. Anything unusual (a different size, CMYK, 12-bit, corrupt data) returns
+        False so that :meth:`decode` sorts it out with its checks and named errors."""
+        if _simplejpeg is None or out.dtype != np.uint8 or out.ndim not in (2, 3):
+            return False
+        if not out.flags.c_contiguous:
+            return False
+        channels = out.shape[2] if out.ndim == 3 else 1
+        if channels not in (1, 3):
+            return False
+        try:
+            got = _simplejpeg.decode_jpeg(data, colorspace="RGB" if channels == 3 else "GRAY", buffer=out)
+        except ValueError:
+            return False
+        return got.shape[:2] == out.shape[:2]
+
     def header(self, data: BytesLike) -> tuple[tuple[int, ...], np.dtype]:
         """Shape and dtype from the SOF marker: (H, W) for one component, else (H, W, 3); uint8."""
         info = self._checked_info(data)

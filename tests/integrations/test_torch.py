@@ -176,3 +176,81 @@ def test_bad_arguments(small):
         small.pytorch(batch_size=0)
     with pytest.raises(ValueError):
         small.pytorch(rank=2, world_size=2)
+
+
+def _rank_batches(ds, world, **kw):
+    out = []
+    for r in range(world):
+        loader = ds.pytorch(rank=r, world_size=world, return_index=True, tensors=["labels"], **kw)
+        batches = [b["index"].tolist() for b in loader]
+        assert len(batches) == len(loader)
+        out.append(batches)
+    return out
+
+
+@pytest.mark.parametrize("world", [2, 3])
+@pytest.mark.parametrize("drop_last", [False, True])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_ranks_yield_equal_batch_counts(small, world, drop_last, shuffle):
+    """DDP needs every rank to take the same number of steps: shares are equal over rows
+    (padded by repeating the first samples, or cut with drop_last), as DistributedSampler does."""
+    for view, n in ((small, ROWS), (small[3:104], 101)):
+        got = _rank_batches(view, world, batch_size=8, shuffle=shuffle, seed=4, drop_last=drop_last,
+                            block_rows=16, buffer_size=16)
+        counts = {len(b) for b in got}
+        assert len(counts) == 1
+        share = n // world if drop_last else -(-n // world)
+        assert counts.pop() == (share // 8 if drop_last else -(-share // 8))
+        flat = [i for rank in got for b in rank for i in b]
+        visible = view.pytorch(batch_size=n, return_index=True, tensors=["labels"])
+        ids = next(iter(visible))["index"].tolist()
+        if drop_last:
+            assert len(flat) == len(set(flat)) == world * (share // 8) * 8 and set(flat) <= set(ids)
+        else:
+            assert sorted(set(flat)) == sorted(ids) and len(flat) == world * share
+            assert len(flat) - len(set(flat)) == world * share - n  # the padding repeats
+
+
+def test_worker_split_keeps_the_rank_batch_count(small):
+    """With workers, a rank's share is dealt in batch_size pieces: same count as without."""
+    per = [[len(list(small.pytorch(batch_size=8, num_workers=nw, rank=r, world_size=3, tensors=["labels"],
+                                  shuffle=True, seed=1)))
+            for r in range(3)] for nw in (0, 2)]
+    assert per[0] == per[1] == [5, 5, 5]  # ceil(ceil(118 / 3) / 8)
+
+
+def test_images_of_several_shapes_and_scattered_rows(tmp_path, monkeypatch):
+    from arrowds.dataset import read
+    from tests.conftest import jpeg_bytes, photo
+
+    ds = ads.empty(str(tmp_path / "mixed"))
+    ds.create_tensor("images", htype="image", sample_compression="jpeg")
+    sizes = [(16, 24)] * 6 + [(20, 24)] + [(16, 24)] * 5
+    with ds:
+        ds.images.extend([ads.read(jpeg_bytes(photo(i, h, w)), compression="jpeg")
+                          for i, (h, w) in enumerate(sizes)])
+    expect = [ds.images[i].numpy() for i in range(len(sizes))]
+    batches = list(ds.pytorch(batch_size=6, return_index=True))
+    assert isinstance(batches[0]["images"], torch.Tensor)  # one shape: decoded into one array
+    assert isinstance(batches[1]["images"], list)  # two shapes: a list, as default_collate does
+    for b in batches:
+        for i, img in zip(b["index"].tolist(), b["images"]):
+            assert np.array_equal(np.asarray(img), expect[i])
+    monkeypatch.setattr(read, "_GAP", 0)  # every scattered row its own ranged read
+    order = [11, 2, 2, 9, 0, 5]
+    got = next(iter(ds[order].pytorch(batch_size=6, return_index=True)))
+    assert got["index"].tolist() == order
+    assert all(np.array_equal(got["images"][k].numpy(), expect[i]) for k, i in enumerate(order))
+
+
+def test_corrupt_image_in_a_batch_names_tensor_and_index(tmp_path):
+    from tests.conftest import jpeg_bytes, photo
+
+    ds = ads.empty(str(tmp_path / "bad"))
+    ds.create_tensor("images", htype="image", sample_compression="jpeg")
+    good = jpeg_bytes(photo(0, 16, 24))
+    bad = good[:200] + bytes(len(good) - 200)  # header intact, entropy data zeroed
+    with ds:
+        ds.images.extend([ads.read(b, compression="jpeg") for b in [good] * 5 + [bad] + [good] * 2])
+    with pytest.raises(ads.errors.SampleDecodeError, match=r"images.*5|5.*images"):
+        list(ds.pytorch(batch_size=4))

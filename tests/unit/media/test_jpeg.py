@@ -278,3 +278,29 @@ def test_batch_never_disagrees_with_the_one_at_a_time_reader(photo, pil_bytes):
         except SampleDecodeError:
             raise AssertionError(f"batch read a shape from a file header() refuses: {v[:24]!r}") from None
         assert tuple(got[0]) == (*want[:2], 1 if len(want) == 2 else 3)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_decode_into_fills_the_batch_array_like_decode(photo, jpeg_backend, channels):
+    data = codec.encode(photo(24, 32, channels))
+    batch = np.zeros((2, 24, 32, channels), np.uint8)
+    filled = codec.decode_into(data, batch[1])
+    if jpeg_backend == "simplejpeg":
+        assert filled
+        assert np.array_equal(batch[1].reshape(codec.decode(data).shape), codec.decode(data))
+        assert not batch[0].any()
+    else:
+        assert not filled  # Pillow has no in-place decode: the caller decodes as usual
+
+
+def test_decode_into_refuses_what_does_not_fit(photo, pil_bytes):
+    pytest.importorskip("simplejpeg")
+    data = codec.encode(photo(24, 32, 3))
+    assert not codec.decode_into(data, np.empty((20, 32, 3), np.uint8))  # too small
+    assert not codec.decode_into(data, np.empty((30, 32, 3), np.uint8))  # bigger than the image
+    assert not codec.decode_into(data, np.empty((24, 32, 3), np.float32))
+    assert not codec.decode_into(data[: len(data) // 2], np.empty((24, 32, 3), np.uint8))  # truncated
+    cmyk = pil_bytes(Image.fromarray(photo(24, 32, 3)).convert("CMYK"), "JPEG", quality=95)
+    out = np.empty((24, 32, 3), np.uint8)
+    assert codec.decode_into(cmyk, out)  # libjpeg-turbo converts CMYK to RGB, as decode() does
+    assert np.array_equal(out, codec.decode(cmyk))
