@@ -29,9 +29,10 @@ class Prepared:
     The samples are in one of three forms: ``samples``, a list of prepared samples (see
     arrowds.format.columns); ``stacked``, one array of scalar or fixed-shape samples (``extend``
     with a NumPy array); or ``columns``, the tensor's stored Arrow columns already built (a batch
-    of media read in one pass, see ``_prepare_media_batch``, or a batch a builder encoded, see
-    ``dataset.encoded``). Reading or updating rows of a ``columns`` batch that is still in the
-    write buffer turns it into one of the other forms first (blobs are read one by one).
+    of media read in one pass, see ``_prepare_media_batch``, a batch of image arrays encoded in
+    one pass, see ``_encode_image_batch``, or a batch a builder encoded, see ``dataset.encoded``).
+    Reading or updating rows of a ``columns`` batch that is still in the write buffer turns it
+    into one of the other forms first (blobs are read one by one).
     """
 
     spec: TensorSpec
@@ -119,7 +120,8 @@ def prepare(spec: TensorSpec, values: Any, info: dict[str, Any], first_index: in
     if h.kind == "text" and isinstance(values, (list, tuple)) and all(type(v) is str for v in values):
         return Prepared(_settle(spec, "text"), samples=list(values), nbytes=sum(map(len, values)))
     if h.name == "image" and isinstance(values, (list, tuple)) and values:
-        batch = _prepare_media_batch(spec, h, values)
+        batch = (_encode_image_batch(spec, values) if type(values[0]) is np.ndarray
+                 else _prepare_media_batch(spec, h, values))
         if batch is not None:
             return batch
     out = Prepared(spec)
@@ -510,6 +512,38 @@ def _prepare_media_batch(spec: TensorSpec, h: Htype, values: list[Any]) -> Prepa
     shape_col = pa.FixedSizeListArray.from_arrays(pa.array(shapes.astype(np.int32).reshape(-1)), 3)
     return Prepared(spec, columns={spec.column: data, spec.shape_column: shape_col},
                     nbytes=int(offsets[-1]))
+
+
+def _encode_image_batch(spec: TensorSpec, values: list[Any]) -> Prepared | None:
+    """A batch of image arrays for a compressed image tensor, encoded in one pass into the
+    tensor's Arrow columns (what a transform that resizes images appends). None (take the
+    sample-by-sample path, which also explains any fault) unless every sample is an H x W
+    (x C) array of the tensor's dtype that the codec encodes."""
+    comp = spec.sample_compression
+    if comp is None or (spec.ndim is not None and spec.ndim != 3):
+        return None
+    if comp == AUTO:
+        comp = AUTO_IMAGE_COMPRESSION
+    dtype = np.dtype(spec.dtype) if spec.dtype else values[0].dtype
+    encode = media.get_codec(comp).encode
+    shapes = np.empty((len(values), 3), np.int64)
+    encoded = []
+    try:
+        for k, v in enumerate(values):
+            if type(v) is not np.ndarray or v.dtype != dtype or not 2 <= v.ndim <= 3:
+                return None
+            shapes[k] = v.shape if v.ndim == 3 else (*v.shape, 1)
+            encoded.append(encode(v))
+    except Exception:  # noqa: BLE001 - the per-sample path raises it again, naming the sample
+        return None
+    data = pa.array(encoded, pa.binary())
+    if not isinstance(data, pa.BinaryArray):  # over 2 GiB: pyarrow chunked it
+        return None
+    spec = spec.replace(sample_compression=comp, layout="blob", ndim=3)
+    spec = spec.with_shape_bounds(tuple(shapes.min(0).tolist()), tuple(shapes.max(0).tolist()))
+    shape_col = pa.FixedSizeListArray.from_arrays(pa.array(shapes.astype(np.int32).reshape(-1)), 3)
+    return Prepared(spec, columns={spec.column: data, spec.shape_column: shape_col},
+                    nbytes=sum(map(len, encoded)))
 
 
 def _blob(spec: TensorSpec, h: Htype, data: bytes, shape: tuple[int, ...]):

@@ -108,7 +108,11 @@ class SamplesOut:
             self[name].extend(values)
 
     def lengths(self) -> dict[str, int]:
-        return {n: len(t) for n, t in self._tensors.items()}
+        return {n: len(t.values) for n, t in self._tensors.items()}
+
+    def sizes(self) -> list[int]:
+        """Samples collected per tensor, in the order of ``names`` (read once per input)."""
+        return [len(t.values) for t in self._tensors.values()]
 
     def take(self) -> dict[str, list[Any]]:
         """Everything collected so far, by tensor, emptying the collector."""

@@ -5,9 +5,9 @@ Reading one sample of a numeric or text column goes through pyarrow's row-group 
 (~0.2 ms of fixed cost each), which dominated transforms over datasets. A worker walks its
 slice in order, so :class:`Prefetcher` reads each tensor ``BLOCK`` rows at a time with the
 batch read path (one row-group read per block, media as stored bytes) and a row's
-``tensor.numpy()`` takes its value from there (decoding media only then). Everything else
-(``.shape``, ``.info``, sub-indexing, ``.text()``...) is delegated to the real view, so
-``sample_in`` behaves like ``ds[i]``.
+``tensor.numpy()``, ``.tobytes()`` and ``.text()`` take their value from there (decoding media
+only for ``.numpy()``). Everything else (``.shape``, ``.info``, sub-indexing...) is delegated to
+the real view, so ``sample_in`` behaves like ``ds[i]``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ import numpy as np
 from arrowds.dataset import read
 from arrowds.dataset.dataset import Dataset
 
-#: Rows of a tensor read at once.
+#: Rows of a tensor read at once: media and arrays, and one-value samples (labels, text), whose
+#: reads cost mostly their fixed overhead.
 BLOCK = 64
+SMALL_BLOCK = 256
 _FAST = ("scalar", "fixed", "list", "blob", "text")
 
 
@@ -32,6 +34,7 @@ class Prefetcher:
         self.positions = positions
         self.blocks: dict[str, tuple[int, Any]] = {}  # full tensor name -> (first slot, values)
         self.specs = {s.name: s for s in ds._core.manifest.tensors}  # the pinned version's specs
+        self.names: dict[tuple[str, str], tuple[str, bool]] = {}  # (group, name) -> (full, is tensor)
 
     def row(self, slot: int) -> RowView:
         return RowView(self, slot, self.ds._group)
@@ -41,7 +44,8 @@ class Prefetcher:
         if got is None or not got[0] <= slot < got[0] + len(got[1]):
             core = self.ds._core
             spec = self.specs[full]
-            pos = self.positions[slot: slot + BLOCK]
+            small = spec.layout == "scalar" or spec.layout == "text"
+            pos = self.positions[slot: slot + (SMALL_BLOCK if small else BLOCK)]
             if spec.layout == "blob" or spec.layout == "text":
                 values: Any = read.read_values(core, spec, pos)
             else:
@@ -68,15 +72,23 @@ class RowView:
         return Dataset(pf.ds._core, pf.ds._index, self._group)[int(pf.positions[self._slot])]
 
     def __getitem__(self, name: str) -> Any:
-        full = f"{self._group}/{name.strip('/')}" if self._group else name.strip("/")
-        spec = self._pf.specs.get(full)
-        if spec is None:
-            if any(n.startswith(full + "/") for n in self._pf.ds._core.manifest.tensor_names):
-                return RowView(self._pf, self._slot, full)
-            return self.view[name]  # raises TensorDoesNotExistError
-        return RowTensor(self, full)
+        pf = self._pf
+        got = pf.names.get((self._group, name))
+        if got is None:
+            full = f"{self._group}/{name.strip('/')}" if self._group else name.strip("/")
+            if full in pf.specs:
+                got = (full, True)
+            elif any(n.startswith(full + "/") for n in pf.ds._core.manifest.tensor_names):
+                got = (full, False)
+            else:
+                return self.view[name]  # raises TensorDoesNotExistError
+            pf.names[(self._group, name)] = got
+        return RowTensor(self, got[0]) if got[1] else RowView(pf, self._slot, got[0])
 
     def __getattr__(self, name: str) -> Any:
+        got = self._pf.names.get((self._group, name))
+        if got is not None and got[1]:  # a tensor seen before: the per-input path
+            return RowTensor(self, got[0])
         if name.startswith("__"):
             raise AttributeError(name)
         try:
@@ -116,6 +128,20 @@ class RowTensor:
         if spec.layout == "text":
             return np.array([value])
         return value
+
+    def tobytes(self) -> bytes:
+        """The stored bytes of a media sample (from the prefetched block)."""
+        pf = self._row._pf
+        if pf.specs[self._full].layout != "blob":
+            return self.tensor.tobytes()  # raises: no compressed media
+        return pf.value(self._full, self._row._slot)
+
+    def text(self) -> str:
+        """A text sample (from the prefetched block)."""
+        pf = self._row._pf
+        if pf.specs[self._full].layout != "text":
+            return self.tensor.text()  # raises: not a text tensor
+        return pf.value(self._full, self._row._slot)
 
     def __getitem__(self, item: Any) -> Any:
         return self.tensor[item]

@@ -15,7 +15,6 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -125,20 +124,7 @@ def _init_process(job: Job, queue: Any, current: Any, pids: Any) -> None:
 
 def _process_chunk(chunk: int, start: int, stop: int) -> ChunkResult:
     _PIDS[chunk] = os.getpid()
-    pending = [0, time.monotonic()]
-
-    def report(n: int) -> None:
-        pending[0] += n
-        now = time.monotonic()
-        if now - pending[1] > _POLL:
-            _QUEUE.put(pending[0])
-            pending[0], pending[1] = 0, now
-
-    try:
-        return run_chunk(_JOB, chunk, start, stop, report, current=_CURRENT)
-    finally:
-        if pending[0]:
-            _QUEUE.put(pending[0])
+    return run_chunk(_JOB, chunk, start, stop, _QUEUE.put, current=_CURRENT)  # reports every 0.1 s
 
 
 def _context() -> mp.context.BaseContext:

@@ -9,7 +9,9 @@ same :func:`run_chunk` runs in a thread, a forked or spawned process, or a Ray t
 
 from __future__ import annotations
 
+import functools
 import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +35,8 @@ from arrowds.transforms.rows import Prefetcher
 
 #: Output rows collected before they are validated and encoded as one batch.
 PREPARE_ROWS = 256
+#: Seconds between a worker's progress reports (a report may cross threads or processes).
+REPORT_EVERY = 0.1
 
 
 @dataclass(frozen=True)
@@ -105,44 +109,76 @@ def run_chunk(job: Job, chunk: int, start: int, stop: int,
               current: Any = None) -> ChunkResult:
     """Transform inputs ``start..stop-1`` and write their outputs as fragments of the target.
 
-    ``report(n)`` is told of finished inputs, ``cancelled`` is checked before each input, and
+    ``report(n)`` is told of finished inputs (every ``REPORT_EVERY`` seconds, and all of them
+    before a slice that succeeded returns), ``cancelled`` is checked before each input, and
     ``current[chunk]`` (a shared array, for processes) holds the input being transformed.
     Failures come back as ``ChunkResult.error`` (a TransformError naming the input index).
     """
     result = ChunkResult(chunk, start, stop)
     writer = _Writer(job.target)
     out = SamplesOut(list(job.target.names))
-    rows = Prefetcher(job.data.open(), job.data.positions) if isinstance(job.data, DatasetSource) else None
+    names, sizes = list(job.target.names), out.sizes
+    data = job.data
+    rows = Prefetcher(data.open(), data.positions) if isinstance(data, DatasetSource) else None
+    step = _step(job.stages)
+    skip_ok = job.target.skip_ok
     written: set[str] | None = None  # with skip_ok: the tensors the first output filled
+    before: list[int] = []
+    reported, last = start, time.monotonic()
     for i in range(start, stop):
         if cancelled is not None and cancelled.is_set():
             raise Cancelled()
         if current is not None:
             current[chunk] = i
         try:
-            sample = rows.row(i) if rows is not None else job.data[i]
-            before = out.lengths()
-            run_pipeline(job.stages, sample, out)
-            k, written = _check_counts(out.lengths(), before, job.target.skip_ok, written)
+            sample = rows.row(i) if rows is not None else data[i]
+            if skip_ok:
+                before = sizes()
+            step(sample, out)
+            after = sizes()
+            if not skip_ok and after.count(after[0]) == len(after):
+                # every tensor held writer.waiting samples before this input (else it failed)
+                k = after[0] - writer.waiting
+            else:
+                k, written = _check_counts(names, after, before or [writer.waiting] * len(after),
+                                           skip_ok, written)
         except Exception as e:  # noqa: BLE001 - any failure of user code is reported with its index
             result.error = _input_error(job, i, e)
             return result
-        writer.note(i, k)
-        if writer.waiting >= PREPARE_ROWS:
-            err = writer.prepare(out.take())
-            if err is not None:
-                result.error = _input_error(job, *err)
-                return result
+        if k:
+            writer.note(i, k)
+            if writer.waiting >= PREPARE_ROWS:
+                err = writer.prepare(out.take())
+                if err is not None:
+                    result.error = _input_error(job, *err)
+                    return result
         if report is not None:
-            report(1)
+            now = time.monotonic()
+            if now - last >= REPORT_EVERY:
+                report(i + 1 - reported)
+                reported, last = i + 1, now
     err = writer.prepare(out.take())
     if err is not None:
         result.error = _input_error(job, *err)
         return result
+    if report is not None and stop > reported:
+        report(stop - reported)
     writer.write()
     result.fragments, result.rows = writer.fragments, writer.rows
     result.specs, result.info, result.counts = writer.specs, writer.info, writer.counts
     return result
+
+
+def _step(stages: Sequence[Any]) -> Callable[[Any, SamplesOut], None]:
+    """``step(sample, out)``: one input through every stage. One stage (the usual case) calls the
+    user's function directly: this runs once per input."""
+    if len(stages) != 1:
+        return functools.partial(run_pipeline, stages)
+    stage = stages[0]
+    fn, args, kwargs = stage.compute_fn.fn, stage.args, stage.kwargs
+    if not args and not kwargs:
+        return fn
+    return lambda sample, out: fn(sample, out, *args, **kwargs)
 
 
 def run_pipeline(stages: Sequence[Any], sample: Any, out: SamplesOut) -> None:
@@ -156,15 +192,12 @@ def run_pipeline(stages: Sequence[Any], sample: Any, out: SamplesOut) -> None:
             items = dest.rows()
 
 
-def _check_counts(after: dict[str, int], before: dict[str, int], skip_ok: bool,
+def _check_counts(names: list[str], after: list[int], before: list[int], skip_ok: bool,
                   written: set[str] | None) -> tuple[int, set[str] | None]:
-    """How many output rows one input made; every tensor must get that many samples
-    (with ``skip_ok``: every tensor that gets any, the same ones for every input)."""
-    if not skip_ok:  # the common case: one count for every tensor
-        counts = {after[n] - before.get(n, 0) for n in after}
-        if len(counts) == 1:
-            return counts.pop(), written
-    got = {n: after[n] - before.get(n, 0) for n in after}
+    """How many output rows one input made, from each tensor's sample count before and after
+    it; every tensor must get that many samples (with ``skip_ok``: every tensor that gets any,
+    the same ones for every input)."""
+    got = {n: a - b for n, a, b in zip(names, after, before)}
     k = max(got.values(), default=0)
     if k == 0:
         return 0, written
@@ -214,7 +247,10 @@ class _Writer:
         return len(self.inputs)
 
     def note(self, index: int, k: int) -> None:
-        self.inputs.extend([index] * k)
+        if k == 1:
+            self.inputs.append(index)
+        else:
+            self.inputs.extend([index] * k)
 
     def prepare(self, values: dict[str, list[Any]]) -> tuple[int, Exception] | None:
         """Validate and encode a batch; returns ``(input index, error)`` for a bad sample."""
@@ -255,7 +291,8 @@ class _Writer:
                 parts = [p.to_arrow(spec) for p in preps]
             for f in cols.fields(spec):
                 chunks = [p[f.name].cast(f.type) for p in parts]
-                arrays[f.name] = chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)
+                # chunked, not concatenated: the Parquet bytes are the same, without a fresh copy
+                arrays[f.name] = chunks[0] if len(chunks) == 1 else pa.chunked_array(chunks, f.type)
         table = pa.table(arrays)
         m = Manifest(tensors=tuple(specs))
         for part in patch.split_table(table):

@@ -1,6 +1,7 @@
 """A batch of ``ads.read`` JPEGs is appended in one pass (one Arrow array, every header read at
-once): what it stores must be exactly what the sample-by-sample path stores, and a bad sample in
-the batch must still be named by tensor and index with nothing written."""
+once), and so is a batch of image arrays (encoded in one loop): what it stores must be exactly
+what the sample-by-sample path stores, and a bad sample in the batch must still be named by
+tensor and index with nothing written."""
 
 from __future__ import annotations
 
@@ -96,3 +97,42 @@ def test_rows_of_a_pending_batch_can_be_read_and_updated(url):
     assert again.images.tobytes()[2] == blobs[0]
     assert again.images.tobytes()[3] == blobs[3]
     np.testing.assert_array_equal(again.images[2].numpy(), again.images[0].numpy())
+
+
+def _arrays() -> list[np.ndarray]:
+    """RGB, gray H x W x 1 and gray H x W images of several sizes."""
+    rgb = [photo(i, 16 + i, 24) for i in range(4)]
+    return rgb + [photo(5)[:, :, :1], photo(6, 20, 12)[:, :, 0], photo(7, 8, 8)]
+
+
+@pytest.mark.parametrize("compression", ["jpeg", "png"])
+def test_batch_of_arrays_stores_what_the_codec_encodes(url, compression):
+    """A batch of arrays for a compressed image tensor is encoded in one pass: the stored bytes
+    are the codec's, the shapes the arrays' (gray H x W becomes H x W x 1)."""
+    arrays = _arrays()
+    ds = _dataset(url, compression)
+    with ds:
+        ds.images.extend(arrays)
+        ds.images.extend(arrays[:2] + [ads.read(jpeg_bytes(photo(9)), compression="jpeg")])  # mixed
+    codec = ads.media.get_codec(compression)
+    again = ads.load(url)
+    assert again.images.tobytes()[:len(arrays)] == [codec.encode(a) for a in arrays]
+    shapes = [a.shape if a.ndim == 3 else (*a.shape, 1) for a in arrays]
+    assert [again.images[i].shape for i in range(len(arrays))] == shapes
+    assert again.images[len(arrays) + 2].shape == (32, 48, 3)
+    assert again.images.meta.min_shape == (8, 8, 1) and again.images.meta.max_shape == (32, 48, 3)
+    if compression == "png":  # lossless: the pixels come back
+        for a, b in zip(arrays, again.images.numpy(aslist=True)):
+            np.testing.assert_array_equal(b, a if a.ndim == 3 else a[:, :, None])
+
+
+def test_bad_array_in_a_batch_is_named_and_nothing_is_written(url):
+    ds = _dataset(url)
+    arrays = _arrays()
+    arrays[3] = arrays[3].astype(np.float32)
+    with pytest.raises(ads.TensorDtypeMismatchError, match="tensor 'images', index 3"):
+        ds.images.extend(arrays)
+    arrays[3] = np.zeros((4, 4, 2), np.uint8)  # two channels: no image layout
+    with pytest.raises(ads.SampleShapeError, match="tensor 'images', index 3"):
+        ds.images.extend(arrays)
+    assert len(ads.load(url).images) == 0 and len(ds.images) == 0

@@ -338,3 +338,97 @@ def test_samples_out_names_that_look_like_its_own_attributes():
     out.append({"images": 5, "_tensors": 6, "append": 7, "boxes/xyxy": 8})
     assert out.lengths() == {"_tensors": 2, "append": 2, "images": 2, "boxes/xyxy": 2}
     assert out.take()["append"] == [3, 7]
+
+
+@ads.compute
+def uneven_at(x, samples_out, bad=150, names_given=2):
+    """Input ``bad`` gives ``names`` ``names_given`` samples but ``values`` one."""
+    samples_out.values.append(x)
+    for _ in range(names_given if x == bad else 1):
+        samples_out.names.append(str(x))
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize("given, message", [(2, "different numbers of samples"),
+                                            (0, r"gave no sample to \['names'\]")])
+def test_uneven_outputs_name_their_input(workers, given, message):
+    ds = target(mem())
+    with pytest.raises(ads.TransformError, match=message) as info:
+        uneven_at(bad=150, names_given=given).eval(list(range(N)), ds, num_workers=workers,
+                                                   progressbar=False)
+    assert info.value.index == 150 and "input 150" in str(info.value)
+    assert len(ds) == 0
+
+
+def test_skip_ok_needs_the_same_tensors_for_every_input():
+    @ads.compute
+    def switch(x, samples_out):
+        (samples_out.values if x < 200 else samples_out.names).append(x if x < 200 else str(x))
+
+    ds = target(mem())
+    with pytest.raises(ads.TransformError, match="fill the same tensors") as info:
+        switch().eval(list(range(N)), ds, skip_ok=True, progressbar=False)
+    assert info.value.index == 200
+    assert len(ds) == 0
+
+
+def test_progress_is_reported_in_batches_and_in_full(monkeypatch):
+    from arrowds.transforms import worker
+
+    ds = target(mem())
+    job = worker.Job((repeat(),), worker.Target(ds.path, {}, ds._core.manifest,
+                                                {n: n for n in ds.tensors}), list(range(N)))
+    calls: list[int] = []
+    assert worker.run_chunk(job, 0, 0, N, calls.append).error is None
+    assert sum(calls) == N and len(calls) < N // 10  # a fast transform: a few reports, not one per input
+    monkeypatch.setattr(worker, "REPORT_EVERY", 0.0)
+    calls.clear()
+    assert worker.run_chunk(job, 0, 10, 40, calls.append).error is None
+    assert calls == [1] * 30
+
+
+@ads.compute
+def copy_row(sample_in, samples_out):
+    samples_out.images.append(ads.read(sample_in.images.tobytes(), compression="jpeg"))
+    samples_out.labels.append(sample_in.labels.numpy())
+    samples_out.captions.append(sample_in.captions.text())
+
+
+def test_copied_jpegs_are_stored_unchanged(scheduler, tmp_path):
+    """``sample_in.<tensor>.tobytes()`` / ``.text()`` come from the prefetched blocks, and the
+    outputs (several prepare batches per worker) are written with the images laid out direct."""
+    n = 700
+    blobs = [jpeg_bytes(photo(i % 11, 16 + i % 5, 20)) for i in range(n)]
+    src = ads.empty(str(tmp_path / "src"))
+    src.create_tensor("images", htype="image", sample_compression="jpeg")
+    src.create_tensor("labels", htype="class_label")
+    src.create_tensor("captions", htype="text")
+    src.extend({"images": [ads.read(b, compression="jpeg") for b in blobs], "labels": list(range(n)),
+                "captions": [f"c{i}" for i in range(n)]})
+    out = ads.empty(str(tmp_path / "out"))
+    out.create_tensor("images", htype="image", sample_compression="jpeg")
+    out.create_tensor("labels", htype="class_label")
+    out.create_tensor("captions", htype="text")
+    copy_row().eval(src[::-1], out, num_workers=2, scheduler=scheduler, progressbar=False)
+    for got in (out, ads.load(out.path)):
+        assert got.images.tobytes() == blobs[::-1]
+        assert got.labels.numpy().ravel().tolist() == list(range(n))[::-1]
+        assert [got.captions[i].text() for i in (0, 300, n - 1)] == [f"c{n - 1}", f"c{n - 301}", "c0"]
+    column = out._core.manifest.spec("images").column
+    assert all(out._core.reader.is_direct(f.file, column) for f in out._core.manifest.fragments)
+
+
+@ads.compute
+def read_labels_as(sample_in, samples_out, how="tobytes"):
+    samples_out.values.append(len(getattr(sample_in.labels, how)()))
+    samples_out.names.append("x")
+
+
+@pytest.mark.parametrize("how, message", [("tobytes", "tensor 'labels' stores no compressed media"),
+                                          ("text", r"\.text\(\) reads text tensors")])
+def test_sample_in_media_and_text_reads_refuse_other_tensors(how, message):
+    src = ads.empty(mem())
+    src.create_tensor("labels")
+    src.extend({"labels": [1, 2]})
+    with pytest.raises(ads.TransformError, match=f"input 0 of data_in: TypeError: .*{message}"):
+        read_labels_as(how=how).eval(src, target(mem()), progressbar=False)
