@@ -19,6 +19,8 @@ MAX_ROW_GROUP_ROWS = 1 << 16
 #: A fragment (one Parquet file) is closed past this many bytes or rows.
 MAX_FRAGMENT_BYTES = 128 << 20
 MAX_FRAGMENT_ROWS = 1 << 21
+#: A write big enough to cut into one fragment per core only makes pieces of at least this size.
+MIN_PARALLEL_FRAGMENT_BYTES = 32 << 20
 
 #: Pending (unwritten) samples inside ``with ds:`` are written as a fragment past this size.
 WRITE_BUFFER_BYTES = 128 << 20

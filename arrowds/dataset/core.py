@@ -208,7 +208,7 @@ class DatasetCore:
             self._apply_updates(fills)
         if new_rows > rows:
             table = self._table_for_new_rows(tail, new_rows - rows)
-            for frag in self._write_parts(patch.split_table(table)):
+            for frag in self._write_parts(patch.split_table(table, os.cpu_count() or 1)):
                 self.manifest = self.manifest.appended(frag, {})
                 self.changes.appended.append(self.manifest.fragments[-1])
         self.manifest = self.manifest.replace(lengths=lengths)

@@ -59,13 +59,16 @@ def write_fragment(storage: Storage, table: pa.Table, manifest: Manifest) -> Fra
     return Fragment(file=key, rows=table.num_rows, size=size, first_rowid=0, footer=footer)
 
 
-def split_table(table: pa.Table) -> list[pa.Table]:
-    """Cut a table into fragment-sized pieces."""
+def split_table(table: pa.Table, parts: int = 1) -> list[pa.Table]:
+    """Cut a table into fragment-sized pieces; into at least ``parts`` pieces of at least
+    ``MIN_PARALLEL_FRAGMENT_BYTES`` when it is big enough (so several writers can share it)."""
     n = table.num_rows
     if not n:
         return []
     per_row = max(1, table.nbytes // n)
     rows = max(1, min(_config.MAX_FRAGMENT_ROWS, _config.MAX_FRAGMENT_BYTES // per_row))
+    parts = max(1, min(parts, table.nbytes // _config.MIN_PARALLEL_FRAGMENT_BYTES))
+    rows = min(rows, -(-n // parts))
     return [table.slice(s, rows) for s in range(0, n, rows)]
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
+import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +15,7 @@ import arrowds as ads
 from arrowds import _config
 from arrowds.table import deletion
 from arrowds.table.manifest import Fragment
-from arrowds.table.patch import _splice
+from arrowds.table.patch import _splice, split_table
 
 SETTINGS = settings(max_examples=300, deadline=None)
 
@@ -80,3 +82,22 @@ def test_updates_in_big_fragments_read_back(monkeypatch) -> None:
     for d in (ds, ads.load(ds.path)):
         assert d.x.numpy().reshape(-1).tolist() == xs
         assert d.t.text() == ts
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 400), width=st.integers(1, 64), parts=st.integers(1, 4),
+       max_bytes=st.integers(64, 4096), min_parallel=st.integers(64, 4096))
+def test_split_table_cuts_in_order_within_bounds(n, width, parts, max_bytes, min_parallel):
+    table = pa.table({"x": np.arange(n, dtype=np.int64), "pad": pa.array([b"\0" * width] * n, pa.binary())})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_config, "MAX_FRAGMENT_BYTES", max_bytes)
+        mp.setattr(_config, "MIN_PARALLEL_FRAGMENT_BYTES", min_parallel)
+        pieces = split_table(table, parts)
+    assert sum(p.num_rows for p in pieces) == n
+    if n:
+        assert pa.concat_tables(pieces).column("x").to_pylist() == list(range(n))
+    cap = max(1, max_bytes // max(1, table.nbytes // max(1, n)))
+    assert all(p.num_rows <= cap for p in pieces)  # never past the fragment size
+    wanted = max(1, min(parts, table.nbytes // min_parallel))
+    if n >= wanted:
+        assert len(pieces) >= wanted  # big enough: at least one piece per writer
