@@ -413,6 +413,37 @@ class _MediaFile:
 
     fmt: str | None
     kind: str
+    htype: str
+
+    # With a file format these replace the raw-array Tensor behaviour (reached through super()).
+    @property
+    def layout(self) -> str:
+        return "blob" if self.fmt else super().layout  # type: ignore[misc]
+
+    def tensor_kwargs(self) -> dict[str, Any]:
+        if self.fmt:
+            return {"htype": self.htype, "sample_compression": self.fmt}
+        return {**super().tensor_kwargs(), "sample_compression": None}  # type: ignore[misc]
+
+    def encode(self, value: Any) -> Any:
+        return self._file_cell(value)[0] if self.fmt else super().encode(value)  # type: ignore[misc]
+
+    def _cell(self, value: Any) -> Any:
+        return self._file_cell(value) if self.fmt else super().encode(value)  # type: ignore[misc]
+
+    def to_encoded(self, cells: list[Any]) -> Encoded:
+        return self._media_encoded(cells) if self.fmt else super().to_encoded(cells)  # type: ignore[misc]
+
+    def encoded(self, data: pa.Array, shapes: pa.Array | None = None,
+                compression: str | None = None) -> Encoded:
+        if self.fmt:
+            return Encoded("blob", data, shapes, compression=self.fmt)
+        return super().encoded(data, shapes, compression)  # type: ignore[misc]
+
+    def encode_arrow(self, array: pa.Array) -> Encoded:
+        if self.fmt:
+            return self.to_encoded([self._cell(v) for v in array.to_pylist()])
+        return super().encode_arrow(array)  # type: ignore[misc]
 
     def _file_cell(self, value: Any) -> tuple[bytes, tuple[int, ...], str]:
         assert self.fmt is not None
@@ -467,36 +498,11 @@ class Audio(_MediaFile, Tensor):
             raise ValueError(f"Audio(file_format={self.fmt!r}) decodes to float32, not {self.dtype}")
         self.sample_rate = sample_rate
 
-    @property
-    def layout(self) -> str:  # type: ignore[override]
-        return "blob" if self.fmt else super().layout
-
     def tensor_kwargs(self) -> dict[str, Any]:
-        kw = {"htype": "audio", "sample_compression": self.fmt} if self.fmt else \
-            {**super().tensor_kwargs(), "sample_compression": None}
+        kw = super().tensor_kwargs()
         if self.sample_rate is not None:
             kw["sample_rate"] = int(self.sample_rate)
         return kw
-
-    def encode(self, value: Any) -> Any:
-        return self._file_cell(value)[0] if self.fmt else super().encode(value)
-
-    def _cell(self, value: Any) -> Any:
-        return self._file_cell(value) if self.fmt else super().encode(value)
-
-    def to_encoded(self, cells: list[Any]) -> Encoded:
-        return self._media_encoded(cells) if self.fmt else super().to_encoded(cells)
-
-    def encoded(self, data: pa.Array, shapes: pa.Array | None = None,
-                compression: str | None = None) -> Encoded:
-        if self.fmt:
-            return Encoded("blob", data, shapes, compression=self.fmt)
-        return super().encoded(data, shapes, compression)
-
-    def encode_arrow(self, array: pa.Array) -> Encoded:
-        if self.fmt:
-            return self.to_encoded([self._cell(v) for v in array.to_pylist()])
-        return super().encode_arrow(array)
 
     def _encode_array(self, arr: np.ndarray, info: dict[str, Any] | None = None) -> _BytesShape:
         assert self.fmt is not None
@@ -536,35 +542,6 @@ class Video(_MediaFile, Tensor):
         if len(shape) != 4:
             raise ValueError(f"Video shape must be (T, H, W, C), got {shape}")
         super().__init__(shape=shape, dtype=dtype)
-
-    @property
-    def layout(self) -> str:  # type: ignore[override]
-        return "blob" if self.fmt else super().layout
-
-    def tensor_kwargs(self) -> dict[str, Any]:
-        if self.fmt:
-            return {"htype": "video", "sample_compression": self.fmt}
-        return {**super().tensor_kwargs(), "sample_compression": None}
-
-    def encode(self, value: Any) -> Any:
-        return self._file_cell(value)[0] if self.fmt else super().encode(value)
-
-    def _cell(self, value: Any) -> Any:
-        return self._file_cell(value) if self.fmt else super().encode(value)
-
-    def to_encoded(self, cells: list[Any]) -> Encoded:
-        return self._media_encoded(cells) if self.fmt else super().to_encoded(cells)
-
-    def encoded(self, data: pa.Array, shapes: pa.Array | None = None,
-                compression: str | None = None) -> Encoded:
-        if self.fmt:
-            return Encoded("blob", data, shapes, compression=self.fmt)
-        return super().encoded(data, shapes, compression)
-
-    def encode_arrow(self, array: pa.Array) -> Encoded:
-        if self.fmt:
-            return self.to_encoded([self._cell(v) for v in array.to_pylist()])
-        return super().encode_arrow(array)
 
     def _encode_array(self, arr: np.ndarray, info: dict[str, Any] | None = None) -> _BytesShape:
         assert self.fmt is not None
