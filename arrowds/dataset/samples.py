@@ -526,22 +526,24 @@ def _encode_image_batch(spec: TensorSpec, values: list[Any]) -> Prepared | None:
         comp = AUTO_IMAGE_COMPRESSION
     dtype = np.dtype(spec.dtype) if spec.dtype else values[0].dtype
     encode = media.get_codec(comp).encode
-    shapes = np.empty((len(values), 3), np.int64)
+    shape_list = []
     encoded = []
     try:
-        for k, v in enumerate(values):
+        for v in values:
             if type(v) is not np.ndarray or v.dtype != dtype or not 2 <= v.ndim <= 3:
                 return None
-            shapes[k] = v.shape if v.ndim == 3 else (*v.shape, 1)
+            shape_list.append(v.shape if v.ndim == 3 else (*v.shape, 1))
             encoded.append(encode(v))
     except Exception:  # noqa: BLE001 - the per-sample path raises it again, naming the sample
         return None
     data = pa.array(encoded, pa.binary())
     if not isinstance(data, pa.BinaryArray):  # over 2 GiB: pyarrow chunked it
         return None
+    lo, hi = _bounds(shape_list)
     spec = spec.replace(sample_compression=comp, layout="blob", ndim=3)
-    spec = spec.with_shape_bounds(tuple(shapes.min(0).tolist()), tuple(shapes.max(0).tolist()))
-    shape_col = pa.FixedSizeListArray.from_arrays(pa.array(shapes.astype(np.int32).reshape(-1)), 3)
+    spec = spec.with_shape_bounds(lo, hi)
+    shapes = np.array(shape_list, np.int32).reshape(-1)
+    shape_col = pa.FixedSizeListArray.from_arrays(pa.array(shapes), 3)
     return Prepared(spec, columns={spec.column: data, spec.shape_column: shape_col},
                     nbytes=sum(map(len, encoded)))
 

@@ -54,6 +54,13 @@ class Codec(abc.ABC):
         """
         return None
 
+    def decode_shaped(self, data: BytesLike, shape: tuple[int, ...]) -> np.ndarray | None:
+        """Decode a sample whose stored shape is known (H, W, C with C 1 or 3 for images), into an
+        array of that shape, without reading the header first (transforms decode every sample
+        this way). None when this codec cannot (the default) or the data does not give that
+        shape; the caller then decodes with :meth:`decode`, which also reports corrupt data."""
+        return None
+
     def decode_into(self, data: BytesLike, out: np.ndarray) -> bool:
         """Decode straight into ``out``, a preallocated array of the sample's stored shape (batch
         loaders decode a whole batch into one array this way). True when ``out`` now holds the

@@ -217,6 +217,20 @@ class JpegCodec(Codec):
         image.draft(image.mode, (min_size[1], min_size[0]))  # Pillow's DCT scaling: smallest scale >= size
         return _imaging.pil_loaded(image, self.name)
 
+    def decode_shaped(self, data: BytesLike, shape: tuple[int, ...]) -> np.ndarray | None:
+        """Decode to the stored ``shape`` ((H, W, 3) or (H, W, 1) uint8) with simplejpeg, skipping
+        the header walk of :meth:`decode`. Anything unusual (another size, corrupt data, no
+        simplejpeg) returns None so that :meth:`decode` sorts it out with its named errors.
+        Faster than :meth:`decode_into` for one sample: simplejpeg decodes into an array it
+        allocates ~6 us sooner than into a fresh one passed as ``buffer=`` (128x128 images)."""
+        if _simplejpeg is None or len(shape) != 3 or shape[2] not in (1, 3):
+            return None
+        try:
+            got = _simplejpeg.decode_jpeg(data, colorspace="RGB" if shape[2] == 3 else "GRAY")
+        except ValueError:
+            return None
+        return got if got.shape == shape else None
+
     def decode_into(self, data: BytesLike, out: np.ndarray) -> bool:
         """Decode into a C-contiguous uint8 ``out`` of shape (H, W, 3), (H, W, 1) or (H, W) with
         simplejpeg, skipping the header walk of :meth:`decode`: the stored shape already says what

@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from arrowds import media
 from arrowds.dataset import read
 from arrowds.dataset.dataset import Dataset
 
 #: Rows of a tensor read at once: media and arrays, and one-value samples (labels, text), whose
 #: reads cost mostly their fixed overhead.
 BLOCK = 64
-SMALL_BLOCK = 256
+SMALL_BLOCK = 1024
 _FAST = ("scalar", "fixed", "list", "blob", "text")
 
 
@@ -35,6 +36,29 @@ class Prefetcher:
         self.blocks: dict[str, tuple[int, Any]] = {}  # full tensor name -> (first slot, values)
         self.specs = {s.name: s for s in ds._core.manifest.tensors}  # the pinned version's specs
         self.names: dict[tuple[str, str], tuple[str, bool]] = {}  # (group, name) -> (full, is tensor)
+        self.decoders: dict[str, Any] = {}  # full name -> decode(stored bytes, slot) of a blob tensor
+
+    def decoder(self, full: str) -> Any:
+        """``decode(data, slot)`` for a media tensor: when every stored sample has one shape (the
+        version's shape bounds say so), the codec's :meth:`~arrowds.media.Codec.decode_shaped`
+        (no codec lookup or header walk per sample); anything else, or data that does not give
+        that shape, goes through ``read.decode`` and its named errors."""
+        got = self.decoders.get(full)
+        if got is not None:
+            return got
+        spec, positions = self.specs[full], self.positions
+        shape = read.uniform_shape(spec)
+        shaped = media.get_codec(spec.sample_compression).decode_shaped
+
+        def slow(data: Any, slot: int) -> np.ndarray:
+            return read.decode(spec, data, int(positions[slot]))
+
+        def fast(data: Any, slot: int) -> np.ndarray:
+            arr = shaped(data, shape)
+            return arr if arr is not None else slow(data, slot)
+
+        got = self.decoders[full] = fast if shape is not None and spec.dtype in (None, "uint8") else slow
+        return got
 
     def row(self, slot: int) -> RowView:
         return RowView(self, slot, self.ds._group)
@@ -124,6 +148,8 @@ class RowTensor:
             return self.tensor.numpy(aslist=aslist, min_size=min_size)
         value = pf.value(self._full, self._row._slot)
         if spec.layout == "blob":
+            if min_size is None:
+                return pf.decoder(self._full)(value, self._row._slot)
             return read.decode(spec, value, int(pf.positions[self._row._slot]), read.min_size_of(min_size))
         if spec.layout == "text":
             return np.array([value])

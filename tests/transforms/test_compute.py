@@ -432,3 +432,33 @@ def test_sample_in_media_and_text_reads_refuse_other_tensors(how, message):
     src.extend({"labels": [1, 2]})
     with pytest.raises(ads.TransformError, match=f"input 0 of data_in: TypeError: .*{message}"):
         read_labels_as(how=how).eval(src, target(mem()), progressbar=False)
+
+
+@ads.compute
+def mean_pixel(sample_in, samples_out):
+    samples_out.values.append(int(sample_in.images.numpy().astype(np.int64).sum()))
+    samples_out.names.append(str(sample_in.images.numpy().shape))
+
+
+@pytest.mark.parametrize("gray", [False, True])
+def test_sample_in_decodes_like_the_dataset_and_names_corrupt_samples(gray, tmp_path):
+    """Images of one stored shape are decoded without their header walk (``decode_shaped``):
+    the arrays are those of ``ds.images[i].numpy()`` (gray ones H x W x 1), and a corrupt
+    sample still fails with the tensor and index named."""
+    images = [photo(i, 16, 20)[:, :, :1] if gray else photo(i, 16, 20) for i in range(6)]
+    blobs = [jpeg_bytes(im[:, :, 0] if gray else im) for im in images]
+    src = ads.empty(str(tmp_path / "src"))
+    src.create_tensor("images", htype="image", sample_compression="jpeg")
+    src.extend({"images": [ads.read(b, compression="jpeg") for b in blobs]})
+    assert src._core.manifest.spec("images").max_shape == (16, 20, 1 if gray else 3)
+    out = target(str(tmp_path / "out"))
+    mean_pixel().eval(src, out, progressbar=False)
+    want = [src.images[i].numpy() for i in range(6)]
+    assert out.values.numpy().ravel().tolist() == [int(w.astype(np.int64).sum()) for w in want]
+    assert {out.names[i].text() for i in range(6)} == {str((16, 20, 1 if gray else 3))}
+
+    src.append({"images": ads.read(blobs[0][: len(blobs[0]) // 2], compression="jpeg")})  # truncated
+    src.flush()
+    with pytest.raises(ads.TransformError, match=r"input 6 of data_in: SampleDecodeError: .*tensor "
+                                                 r"'images', index 6"):
+        mean_pixel().eval(src, target(str(tmp_path / "out2")), progressbar=False)

@@ -304,3 +304,22 @@ def test_decode_into_refuses_what_does_not_fit(photo, pil_bytes):
     out = np.empty((24, 32, 3), np.uint8)
     assert codec.decode_into(cmyk, out)  # libjpeg-turbo converts CMYK to RGB, as decode() does
     assert np.array_equal(out, codec.decode(cmyk))
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_decode_shaped_gives_decode_at_the_stored_shape(photo, channels):
+    pytest.importorskip("simplejpeg")
+    data = codec.encode(photo(24, 32, channels))
+    got = codec.decode_shaped(data, (24, 32, channels))
+    assert got.shape == (24, 32, channels) and got.dtype == np.uint8
+    assert np.array_equal(got.reshape(codec.decode(data).shape), codec.decode(data))
+
+
+def test_decode_shaped_refuses_what_does_not_fit(photo, monkeypatch):
+    pytest.importorskip("simplejpeg")
+    data = codec.encode(photo(24, 32, 3))
+    assert codec.decode_shaped(data, (20, 32, 3)) is None  # another size
+    assert codec.decode_shaped(data, (24, 32, 4)) is None  # no such layout
+    assert codec.decode_shaped(data[: len(data) // 2], (24, 32, 3)) is None  # truncated
+    monkeypatch.setattr(jpeg, "_simplejpeg", None)
+    assert codec.decode_shaped(data, (24, 32, 3)) is None  # Pillow: decode() does it
