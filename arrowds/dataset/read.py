@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -218,11 +219,15 @@ def uniform_shape(spec: TensorSpec) -> tuple[int, ...] | None:
 
 
 def decode_batch(spec: TensorSpec, blobs: list[Any], positions: np.ndarray,
-                 shapes: np.ndarray | None = None, parallel: bool = True) -> np.ndarray | list[np.ndarray]:
+                 shapes: np.ndarray | None = None, parallel: bool = True,
+                 alloc: Callable[[tuple[int, ...], np.dtype], np.ndarray] | None = None,
+                 ) -> np.ndarray | list[np.ndarray]:
     """Decode a batch of media samples into one ``(n, *shape)`` array when every sample has the
     same stored shape (by the tensor's bounds, or by their ``shapes`` from
     :func:`read_shapes`) and the codec decodes in place (no header parse and no copy per
-    sample), else into a list as :func:`decode_many` does."""
+    sample), else into a list as :func:`decode_many` does. ``alloc(shape, dtype)`` makes that
+    array (default ``np.empty``): a caller can have it live where the batch must go, such as
+    shared memory, so that it is never copied."""
     codec = media.get_codec(spec.sample_compression)
     n = len(blobs)
     shape = uniform_shape(spec)
@@ -231,7 +236,7 @@ def decode_batch(spec: TensorSpec, blobs: list[Any], positions: np.ndarray,
     if shape is None or n == 0 or type(codec).decode_into is media.Codec.decode_into:
         return decode_many(spec, blobs, positions)
     dtype = np.dtype(spec.dtype or np.uint8)
-    out = np.empty((n, *shape), dtype)
+    out = (alloc or np.empty)((n, *shape), dtype)
     pos = positions.tolist()
 
     def fill(i: int) -> None:

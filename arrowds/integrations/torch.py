@@ -21,7 +21,8 @@ and ``torch.distributed`` ranks, and every rank yields the same number of batche
   the rows through a bounded shuffle buffer of ``buffer_size`` samples, and then, a batch at a
   time, gathers the batch's rows with NumPy, decodes media straight from the read buffer (into
   one preallocated array when the stored shapes are equal), applies ``transform`` and
-  collates, all in the worker.
+  collates, all in the worker (a batch array made in a worker lives in shared memory from the
+  start, so the hand-over to the main process copies nothing).
 
 A unit's output order is a pure function of (seed, epoch, unit), computed from positions alone,
 so resuming mid-epoch (``loader.load_state_dict(state)``) skips the samples already delivered
@@ -30,11 +31,13 @@ without reading or decoding them.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -322,6 +325,8 @@ class IterableDataset(torch.utils.data.IterableDataset):
         futures: dict[int, Future[dict[Any, Any]]] = {}
         next_piece = 0
         local = torch.utils.data.get_worker_info() is not None
+        if local:
+            _freeze_inherited()
 
         def load(p: int) -> dict[Any, Any]:
             return self._read_block(core, slot_of[starts[p]:starts[p + 1]][due[starts[p]:starts[p + 1]]])
@@ -385,6 +390,7 @@ class IterableDataset(torch.utils.data.IterableDataset):
         opt = self.options
         core = self._core()
         values: dict[str, Any] = {}
+        columnar = batch and opt.transform is None and opt.collate_fn is None
         for rel, full in self._names.items():
             spec = core.spec(full)
             vals = cols[rel]
@@ -396,14 +402,19 @@ class IterableDataset(torch.utils.data.IterableDataset):
                     vals = (read.decode_many(spec, vals, positions, min_size) if not in_worker else
                             [read.decode(spec, v, p, min_size) for v, p in zip(vals, positions.tolist())])
                 elif opt.decode:
+                    # a batch made in a DataLoader worker decodes straight into shared memory:
+                    # the hand-over to the main process then sends a handle, not a copy
+                    made: list[Any] = []
+                    alloc = partial(_shared_array, made=made) if in_worker and columnar else None
                     vals = read.decode_batch(spec, vals, positions, cols.get((rel, "shape")),
-                                             parallel=not in_worker)
+                                             parallel=not in_worker, alloc=alloc)
+                    if made and made[0] is not None:
+                        vals = made[0]
                 else:
                     vals = [v if isinstance(v, bytes) else bytes(v) for v in vals]
             elif spec.layout == "json":
                 vals = [json.loads(v) for v in vals]
             values[rel] = vals
-        columnar = batch and opt.transform is None and opt.collate_fn is None
         if opt.return_index:
             values["index"] = positions.astype(np.int64) if columnar else positions.tolist()
         if columnar:
@@ -419,6 +430,20 @@ class IterableDataset(torch.utils.data.IterableDataset):
 
 
 _CONCAT_BYTES = 1 << 20
+
+_FROZEN_IN: int | None = None
+
+
+def _freeze_inherited() -> None:
+    """In a DataLoader worker, move every object inherited from the parent (torch, pyarrow,
+    the user's objects) to the garbage collector's permanent generation, once per process:
+    its collections then walk only what the worker makes, instead of the whole inherited
+    heap (whose walk also writes to, and so copies, the shared pages)."""
+    global _FROZEN_IN
+    if _FROZEN_IN != os.getpid():
+        gc.freeze()
+        _FROZEN_IN = os.getpid()
+
 
 def _warm_pyarrow() -> None:
     """pyarrow imports pandas (when installed) the first time it converts to or from NumPy,
@@ -443,8 +468,28 @@ def _take(parts: list[Any], used: list[int], of: np.ndarray, rows: np.ndarray) -
     return [by_piece[p][r] for p, r in zip(of.tolist(), rows.tolist())]
 
 
+def _shared_array(shape: tuple[int, ...], dtype: np.dtype, made: list[Any]) -> np.ndarray:
+    """An uninitialised array in shared memory, for a batch column a DataLoader worker fills.
+    Its tensor goes to ``made``: pickling that tensor to the main process sends a handle to
+    the memory instead of copying it into a new shared segment (what torch's own
+    ``default_collate`` does in workers). Dtypes that :func:`_column` would convert get plain
+    memory (``None`` in ``made``)."""
+    dtype = np.dtype(dtype)
+    new_shared = getattr(torch.UntypedStorage, "_new_shared", None)  # private: may go away
+    if new_shared is None or dtype.kind not in "biuf" or (dtype.kind == "u" and dtype.itemsize > 1):
+        made.append(None)
+        return np.empty(shape, dtype)
+    tdtype = torch.from_numpy(np.empty(0, dtype)).dtype
+    storage = new_shared(int(np.prod(shape)) * dtype.itemsize)
+    tensor = torch.empty(0, dtype=tdtype).set_(storage, 0, shape)
+    made.append(tensor)
+    return tensor.numpy()
+
+
 def _column(vals: Any) -> Any:
     """One column of a batch as ``default_collate`` would make it from its samples."""
+    if isinstance(vals, torch.Tensor):  # decoded into shared memory already
+        return vals
     if isinstance(vals, np.ndarray) and vals.dtype.kind in "biuf":
         if vals.dtype.kind == "u" and vals.dtype.itemsize > 1:
             vals = vals.astype(np.int64)

@@ -254,3 +254,50 @@ def test_corrupt_image_in_a_batch_names_tensor_and_index(tmp_path):
         ds.images.extend([ads.read(b, compression="jpeg") for b in [good] * 5 + [bad] + [good] * 2])
     with pytest.raises(ads.errors.SampleDecodeError, match=r"images.*5|5.*images"):
         list(ds.pytorch(batch_size=4))
+
+
+class _FirstBatchInWorker(torch.utils.data.Dataset):
+    """Runs an IterableDataset's first batch inside a real DataLoader worker and reports, from
+    there, whether its image column already lives in shared memory and how many objects the
+    worker's garbage collector keeps frozen."""
+
+    def __init__(self, it):
+        self.it = it
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, i):
+        import gc
+
+        tagged = next(iter(self.it))
+        images = tagged.batch["images"]
+        return {"shared": isinstance(images, torch.Tensor) and images.is_shared(),
+                "frozen": gc.get_freeze_count(), "batch": tagged.batch}
+
+
+def test_worker_batches_are_decoded_into_shared_memory(small):
+    it = small.torch_dataset(batch_size=16, tensors=["images", "labels"], return_index=True)
+    got = torch.utils.data.DataLoader(_FirstBatchInWorker(it), batch_size=None, num_workers=1)
+    (out,) = list(got)
+    assert out["shared"]  # made in shared memory: the hand-over sends a handle, not a copy
+    assert out["frozen"] > 0  # the inherited heap is out of the worker's collections
+    expect = next(iter(small.pytorch(batch_size=16, tensors=["images", "labels"], return_index=True)))
+    assert out["batch"]["index"].tolist() == expect["index"].tolist()
+    assert torch.equal(out["batch"]["images"], expect["images"])
+    assert torch.equal(out["batch"]["labels"], expect["labels"])
+    # the main process decodes into ordinary memory (nothing to hand over)
+    assert not next(iter(small.pytorch(batch_size=16)))["images"].is_shared()
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "float32", "uint16"])
+def test_shared_batch_arrays_keep_the_collated_dtype(dtype):
+    from arrowds.integrations.torch import _column, _shared_array
+
+    made: list = []
+    arr = _shared_array((2, 3), np.dtype(dtype), made)
+    arr[...] = np.arange(6).reshape(2, 3)
+    col = _column(made[0] if made[0] is not None else arr)
+    want = np.arange(6).reshape(2, 3).astype(np.int64 if dtype == "uint16" else dtype)
+    assert col.numpy().dtype == want.dtype and np.array_equal(col.numpy(), want)
+    assert col.is_shared() == (dtype != "uint16")  # uint16 becomes int64: a new array anyway
