@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.harness.data import make_images
+from benchmarks.harness.data import arrowds_images, make_images
 from benchmarks.harness.decode import DECODER_NAME, decode_jpeg
 
 BATCH = 64
@@ -42,15 +42,7 @@ def _collate(rows):
 def arrowds_loader(root: Path, data, workers: int):
     import arrowds as ads
 
-    url = str(root / "arrowds")
-    if not ads.exists(url):
-        ds = ads.empty(url)
-        ds.create_tensor("images", htype="image", sample_compression="jpeg")
-        ds.create_tensor("labels", htype="class_label")
-        with ds:
-            ds.extend({"images": [ads.read(b, compression="jpeg") for b in data.jpegs],
-                       "labels": data.labels})
-    ds = ads.load(url, read_only=True)
+    ds = ads.load(arrowds_images(str(root / "arrowds"), data), read_only=True)
     return ds.pytorch(batch_size=BATCH, shuffle=True, num_workers=workers, seed=0,
                       tensors=["images", "labels"])
 

@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.harness.data import make_images
+from benchmarks.harness.data import arrowds_images, make_images
 from benchmarks.harness.decode import decode_jpeg
 
 HERE = Path(__file__).resolve().parent
@@ -53,17 +53,7 @@ def encode(arr: np.ndarray) -> bytes:
 
 # -- arrowds ---------------------------------------------------------------------------------
 def source(root: Path, data) -> str:
-    import arrowds as ads
-
-    url = str(root / "src")
-    if not ads.exists(url):
-        ds = ads.empty(url)
-        ds.create_tensor("images", htype="image", sample_compression="jpeg")
-        ds.create_tensor("labels", htype="class_label")
-        with ds:
-            ds.extend({"images": [ads.read(b, compression="jpeg") for b in data.jpegs],
-                       "labels": data.labels})
-    return url
+    return arrowds_images(str(root / "src"), data)
 
 
 def target(root: Path, name: str):

@@ -48,10 +48,11 @@ class EmbeddingData:
         return self.embedding.nbytes
 
 
-def _photo(rng: np.random.Generator, grid: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Smooth per-channel gradients and a low-frequency wave, plus a little noise."""
-    yy, xx = grid
-    img = np.empty((SIDE, SIDE, 3), np.float32)
+def photo(rng: np.random.Generator, side: int = SIDE) -> np.ndarray:
+    """A photo-like ``side x side`` RGB image: smooth per-channel gradients and a low-frequency
+    wave, plus a little noise (shared by every benchmark that needs JPEGs)."""
+    yy, xx = (g.astype(np.float32) / (side - 1) for g in np.mgrid[0:side, 0:side])
+    img = np.empty((side, side, 3), np.float32)
     for c in range(3):
         base = rng.uniform(40, 215)
         gx, gy = rng.uniform(-80, 80, 2)
@@ -61,6 +62,19 @@ def _photo(rng: np.random.Generator, grid: tuple[np.ndarray, np.ndarray]) -> np.
         img[..., c] = base + gx * (xx - 0.5) + gy * (yy - 0.5) + wave
     img += rng.normal(0, NOISE_SIGMA, size=img.shape).astype(np.float32)
     return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def arrowds_images(url: str, data: ImageData) -> str:
+    """The images and labels as an arrowds dataset at ``url`` (made once; reused if there)."""
+    import arrowds as ads
+
+    if not ads.exists(url):
+        ds = ads.empty(url)
+        ds.create_tensor("images", htype="image", sample_compression="jpeg")
+        ds.create_tensor("labels", htype="class_label")
+        with ds:
+            ds.extend({"images": data.jpegs, "labels": data.labels})
+    return url
 
 
 def _encode(img: np.ndarray) -> bytes:
@@ -84,8 +98,7 @@ def _captions(labels: np.ndarray, seed: int) -> list[str]:
 
 def _generate_jpegs(n: int, seed: int) -> list[bytes]:
     rng = np.random.default_rng(seed)
-    grid = tuple(g.astype(np.float32) / (SIDE - 1) for g in np.mgrid[0:SIDE, 0:SIDE])
-    return [_encode(_photo(rng, grid)) for _ in range(n)]
+    return [_encode(photo(rng)) for _ in range(n)]
 
 
 def _load_or_make_jpegs(n: int, seed: int, cache_dir: Path) -> list[bytes]:
