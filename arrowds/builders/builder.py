@@ -335,19 +335,13 @@ class GeneratorBasedBuilder:
                                  shuffle=not info.disable_shuffling,
                                  ignore_duplicates=dc.ignore_duplicates, progress=bar.update)
             try:
-                for item in _limited(examples, limit):
-                    if isinstance(item, pa.RecordBatch):
+                for kind, item in yielded(_limited(examples, limit), split):
+                    if kind == "batch":
                         writer.add_batch(item)
-                        continue
-                    try:
-                        key, example = item
-                    except (TypeError, ValueError):
-                        raise BuilderError(f"split {split!r}: _generate_examples must yield (key, example)"
-                                           f" or pyarrow.RecordBatch, got {type(item).__name__}") from None
-                    if isinstance(example, Skip):
+                    elif kind == "skip":
                         writer.skip()
                     else:
-                        writer.add(key, example)
+                        writer.add(*item)
                 result = writer.finalize()
             finally:
                 writer.close()
@@ -389,6 +383,24 @@ class GeneratorBasedBuilder:
 def _hint(name: str, names: list[str]) -> str:
     close = registry.close_names(name, names)
     return f" Did you mean: {', '.join(close)}?" if close else ""
+
+
+def yielded(examples: Iterable[Any], split: str) -> Iterator[tuple[str, Any]]:
+    """What ``_generate_examples`` yields, checked and told apart: ``("batch", RecordBatch)``,
+    ``("skip", None)`` or ``("example", (key, example))``."""
+    for item in examples:
+        if isinstance(item, pa.RecordBatch):
+            yield "batch", item
+            continue
+        try:
+            key, example = item
+        except (TypeError, ValueError):
+            raise BuilderError(f"split {split!r}: _generate_examples must yield (key, example) or "
+                               f"pyarrow.RecordBatch, got {type(item).__name__}") from None
+        if isinstance(example, Skip):
+            yield "skip", None
+        else:
+            yield "example", (key, example)
 
 
 def _limited(examples: Iterable[Any], limit: int | None) -> Iterator[Any]:

@@ -37,7 +37,7 @@ import numpy as np
 import pyarrow as pa
 
 from arrowds import media
-from arrowds.builders.builder import Shards, Skip, _limited
+from arrowds.builders.builder import Shards, _limited, yielded
 from arrowds.builders.features import FeaturesDict
 from arrowds.builders.info import SplitInfo
 from arrowds.builders.writer import SplitWriter, hash_key, normalize_key
@@ -163,21 +163,11 @@ def write_split(ds: Any, features: FeaturesDict, split: str, examples: Iterable[
 
 
 def _items(examples: Iterable[Any], split: str) -> Iterator[tuple[str, Any]]:
-    """What a generator yields, checked: ("batch", RecordBatch), ("skip", None), ("example", (key, ex))."""
-    for item in examples:
-        if isinstance(item, pa.RecordBatch):
-            yield "batch", item
-            continue
-        try:
-            key, example = item
-        except (TypeError, ValueError):
-            raise BuilderError(f"split {split!r}: _generate_examples must yield (key, example) or "
-                               f"pyarrow.RecordBatch, got {type(item).__name__}") from None
-        if isinstance(example, Skip):
-            yield "skip", None
-        else:
-            normalize_key(key)  # a bad key fails here, at its example
-            yield "example", (key, example)
+    """``builder.yielded``, with each key checked at its example (a bad key fails there)."""
+    for kind, item in yielded(examples, split):
+        if kind == "example":
+            normalize_key(item[0])
+        yield kind, item
 
 
 def _batches(examples: Iterable[Any], split: str, counts: list[int]) -> Iterator[list[Any] | pa.RecordBatch]:
