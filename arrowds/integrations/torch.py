@@ -21,8 +21,8 @@ and ``torch.distributed`` ranks, and every rank yields the same number of batche
   the rows through a bounded shuffle buffer of ``buffer_size`` samples, and then, a batch at a
   time, gathers the batch's rows with NumPy, decodes media straight from the read buffer (into
   one preallocated array when the stored shapes are equal), applies ``transform`` and
-  collates, all in the worker (a batch array made in a worker lives in shared memory from the
-  start, so the hand-over to the main process copies nothing).
+  collates, all in the worker; ``ds.pytorch()``'s workers hand batches over in reusable
+  shared-memory slots (:mod:`arrowds.integrations.torch_slots`).
 
 A unit's output order is a pure function of (seed, epoch, unit), computed from positions alone,
 so resuming mid-epoch (``loader.load_state_dict(state)``) skips the samples already delivered
@@ -48,6 +48,7 @@ from arrowds.dataset import read
 from arrowds.dataset.core import DatasetCore
 from arrowds.dataset.dataset import Dataset, dataset_length
 from arrowds.errors import TensorDoesNotExistError
+from arrowds.integrations.torch_slots import Packed, SlotReader, SlotWriter
 from arrowds.storage import open_storage
 from arrowds.table.manifest import Manifest
 
@@ -169,6 +170,9 @@ class IterableDataset(torch.utils.data.IterableDataset):
         self._blocks = self._make_blocks(core)
         self._cursor = _Cursor()
         self._opened: tuple[int, DatasetCore] | None = None
+        #: shared-memory slots per DataLoader worker for handing batches over (set by
+        #: arrowds' DataLoader, which unpacks them; 0: PyTorch's own hand-over)
+        self._slots = 0
         _warm_pyarrow()
 
     # -- layout of an epoch ----------------------------------------------------------------
@@ -327,6 +331,7 @@ class IterableDataset(torch.utils.data.IterableDataset):
         local = torch.utils.data.get_worker_info() is not None
         if local:
             _freeze_inherited()
+        writer = SlotWriter(self._slots) if local and self._slots and self.options.batch_size else None
 
         def load(p: int) -> dict[Any, Any]:
             return self._read_block(core, slot_of[starts[p]:starts[p + 1]][due[starts[p]:starts[p + 1]]])
@@ -367,7 +372,10 @@ class IterableDataset(torch.utils.data.IterableDataset):
                 es = rest[a:a + step]
                 if bs is not None and es.size < bs and self.options.drop_last:
                     break
-                out = self._finish(gather(es), self._positions[slot_of[es]], local, batch=bs is not None)
+                if writer is not None:
+                    writer.begin()
+                out = self._finish(gather(es), self._positions[slot_of[es]], local, batch=bs is not None,
+                                   alloc=writer.alloc if writer is not None else None)
                 if bs is None:
                     for sample in out:
                         emitted += 1
@@ -375,7 +383,7 @@ class IterableDataset(torch.utils.data.IterableDataset):
                         yield sample
                 else:
                     emitted += es.size
-                    yield _Tagged(unit, emitted, out)
+                    yield _Tagged(unit, emitted, writer.pack(out) if writer is not None else out)
         if not local:
             self._cursor = _Cursor(epoch + 1)
 
@@ -383,10 +391,12 @@ class IterableDataset(torch.utils.data.IterableDataset):
         if not in_worker:
             self._cursor.consumed[unit] = emitted
 
-    def _finish(self, cols: dict[Any, Any], positions: np.ndarray, in_worker: bool, batch: bool) -> Any:
+    def _finish(self, cols: dict[Any, Any], positions: np.ndarray, in_worker: bool, batch: bool,
+                alloc: Callable[[tuple[int, ...], np.dtype], np.ndarray] | None = None) -> Any:
         """Stored columns -> a collated batch (``batch``) or a list of samples: decode, add the
         index, apply the transform. Without a transform or collate_fn the columns become the
-        batch directly; sample dicts are made only for a transform or a collate_fn."""
+        batch directly (media decoded into arrays from ``alloc``, such as a worker's shared
+        slot); sample dicts are made only for a transform or a collate_fn."""
         opt = self.options
         core = self._core()
         values: dict[str, Any] = {}
@@ -405,9 +415,9 @@ class IterableDataset(torch.utils.data.IterableDataset):
                     # a batch made in a DataLoader worker decodes straight into shared memory:
                     # the hand-over to the main process then sends a handle, not a copy
                     made: list[Any] = []
-                    alloc = partial(_shared_array, made=made) if in_worker and columnar else None
+                    into = (alloc or partial(_shared_array, made=made)) if in_worker and columnar else None
                     vals = read.decode_batch(spec, vals, positions, cols.get((rel, "shape")),
-                                             parallel=not in_worker, alloc=alloc)
+                                             parallel=not in_worker, alloc=into)
                     if made and made[0] is not None:
                         vals = made[0]
                 else:
@@ -563,6 +573,7 @@ class DataLoader(torch.utils.data.DataLoader):
         self._cursor = _Cursor()
         self._resume: dict[int, int] = {}
         self._units = dataset.options.world_size * max(1, num_workers)
+        self._slot_reader: SlotReader | None = None  # the last pass's (tests look at it)
 
     @property
     def epoch(self) -> int:
@@ -579,9 +590,17 @@ class DataLoader(torch.utils.data.DataLoader):
         ds._cursor = _Cursor(epoch, dict(self._resume))
         self._cursor = _Cursor(epoch, dict(self._resume))
         self._resume = {}
-        for tagged in super().__iter__():
-            self._cursor.consumed[tagged.unit] = tagged.consumed
-            yield tagged.batch
+        # workers hand batches over in reusable shared slots (not with pinned memory: torch's
+        # pinning thread would copy the slot records, not the batches)
+        ds._slots = 0 if self.num_workers == 0 or self.pin_memory else (self.prefetch_factor or 2) + 3
+        reader = self._slot_reader = SlotReader()
+        try:
+            for tagged in super().__iter__():
+                self._cursor.consumed[tagged.unit] = tagged.consumed
+                batch = tagged.batch
+                yield reader.unpack(batch) if type(batch) is Packed else batch
+        finally:
+            reader.close()  # batches still held keep their own slots' memory
         self._cursor = _Cursor(epoch + 1)
 
     def state_dict(self) -> dict[str, Any]:
