@@ -170,9 +170,10 @@ class IterableDataset(torch.utils.data.IterableDataset):
         self._blocks = self._make_blocks(core)
         self._cursor = _Cursor()
         self._opened: tuple[int, DatasetCore] | None = None
-        #: shared-memory slots per DataLoader worker for handing batches over (set by
-        #: arrowds' DataLoader, which unpacks them; 0: PyTorch's own hand-over)
-        self._slots = 0
+        #: set by arrowds' DataLoader, which takes batches tagged with their unit's progress
+        #: (for ``state_dict()``), packed in this many shared-memory slots per worker (0:
+        #: PyTorch's own hand-over); None: plain batches, for a user's own DataLoader
+        self._slots: int | None = None
         _warm_pyarrow()
 
     # -- layout of an epoch ----------------------------------------------------------------
@@ -331,6 +332,7 @@ class IterableDataset(torch.utils.data.IterableDataset):
         local = torch.utils.data.get_worker_info() is not None
         if local:
             _freeze_inherited()
+        tagged = self._slots is not None
         writer = SlotWriter(self._slots) if local and self._slots and self.options.batch_size else None
 
         def load(p: int) -> dict[Any, Any]:
@@ -383,7 +385,10 @@ class IterableDataset(torch.utils.data.IterableDataset):
                         yield sample
                 else:
                     emitted += es.size
-                    yield _Tagged(unit, emitted, writer.pack(out) if writer is not None else out)
+                    if not tagged:
+                        yield out
+                    else:
+                        yield _Tagged(unit, emitted, writer.pack(out) if writer is not None else out)
         if not local:
             self._cursor = _Cursor(epoch + 1)
 

@@ -270,10 +270,19 @@ class _FirstBatchInWorker(torch.utils.data.Dataset):
     def __getitem__(self, i):
         import gc
 
-        tagged = next(iter(self.it))
-        images = tagged.batch["images"]
+        batch = next(iter(self.it))
+        images = batch["images"]
         return {"shared": isinstance(images, torch.Tensor) and images.is_shared(),
-                "frozen": gc.get_freeze_count(), "batch": tagged.batch}
+                "frozen": gc.get_freeze_count(), "batch": batch}
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_torch_dataset_with_batch_size_gives_plain_batches_to_a_users_loader(small, num_workers):
+    it = small.torch_dataset(batch_size=16, tensors=["labels"], return_index=True)
+    loader = torch.utils.data.DataLoader(it, batch_size=None, num_workers=num_workers)
+    batches = list(loader)
+    assert all(type(b) is dict and set(b) == {"labels", "index"} for b in batches)
+    assert sorted(i for b in batches for i in b["index"].tolist()) == list(range(ROWS))
 
 
 def test_worker_batches_are_decoded_into_shared_memory(small):
