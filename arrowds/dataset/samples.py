@@ -296,6 +296,8 @@ def _prepare_numeric(spec: TensorSpec, h: Htype, value: Any, names: list[str] | 
         return _prepare_polygons(spec, h, value)
     if names is not None:
         value = _labels_to_ints(value, names, spec.name)
+        if isinstance(value, (list, tuple)) and not value:  # no labels: not a float array
+            value = np.zeros(0, spec.dtype or h.dtype or np.uint32)
     arr = value if isinstance(value, np.ndarray) else np.asarray(value)
     if arr.dtype == object or arr.dtype.kind in "USV":
         raise TensorDtypeMismatchError(

@@ -202,3 +202,27 @@ def stacked_to_arrow(spec: TensorSpec, arr: np.ndarray) -> dict[str, pa.Array]:
         return {spec.column: flat}
     width = int(np.prod(spec.shape))
     return {spec.column: pa.FixedSizeListArray.from_arrays(flat, width)}
+
+
+def map_ids(col: pa.Array | pa.ChunkedArray, mapping: np.ndarray) -> pa.Array | pa.ChunkedArray:
+    """``col`` (integers, or lists of them) with every id ``k < len(mapping)`` replaced by
+    ``mapping[k]`` and larger ids kept; nulls stay null. Used to renumber class labels."""
+    if isinstance(col, pa.ChunkedArray):
+        return pa.chunked_array([map_ids(c, mapping) for c in col.chunks], col.type)
+    t = col.type
+    nested = pa.types.is_fixed_size_list(t) or pa.types.is_list(t) or pa.types.is_large_list(t)
+    if nested and col.offset:  # a slice: its children are not sliced; take makes a fresh array
+        col = col.take(pa.array(np.arange(len(col))))
+    if pa.types.is_fixed_size_list(col.type):
+        values = map_ids(col.values, mapping)
+        return pa.FixedSizeListArray.from_arrays(values, type=col.type, mask=col.is_null())
+    if nested:
+        cls = pa.LargeListArray if pa.types.is_large_list(col.type) else pa.ListArray
+        return cls.from_arrays(col.offsets, map_ids(col.values, mapping), type=col.type, mask=col.is_null())
+    if not pa.types.is_integer(col.type):
+        raise TypeError(f"label ids must be integers, got {col.type}")
+    valid = col.drop_null()
+    top = int(pa.compute.max(valid).as_py()) + 1 if len(valid) else 0
+    full = np.arange(max(top, len(mapping)), dtype=np.int64)
+    full[:len(mapping)] = mapping
+    return pa.compute.take(pa.array(full), col).cast(col.type)

@@ -9,7 +9,7 @@ import numpy as np
 
 from arrowds.errors import MergeConflictError
 from arrowds.storage import Storage
-from arrowds.table import deletion, patch
+from arrowds.table import deletion, labels, patch
 from arrowds.table.diff import RowMap, diff
 from arrowds.table.locate import RowLocator
 from arrowds.table.manifest import Manifest
@@ -78,9 +78,34 @@ def merge(storage: Storage, reader: FragmentReader, s: Sides, resolution: str | 
             out = out.replace(tensor_info={**out.tensor_info, name: s.theirs.tensor_info.get(name, {})})
     if s.theirs.info != s.base.info and s.ours.info == s.base.info:
         out = out.replace(info=dict(s.theirs.info))
-    out = _copy_cells(storage, reader, out, s.theirs, rt, take)
+    out, renumber = _union_class_names(out, s.theirs)
+    out = _copy_cells(storage, reader, out, s.theirs, rt, take, renumber)
     out = _delete_rowids(out, drop)
-    return _append_rows(out, s.base, s.theirs, rb, rt)
+    return _append_rows(storage, reader, out, s.base, s.theirs, rb, rt, renumber)
+
+
+def _union_class_names(out: Manifest, theirs: Manifest) -> tuple[Manifest, dict[str, np.ndarray]]:
+    """Both sides may have added class names, each numbering its new ones from the end of the
+    common list: ours keep their ids, their new names go after ours (see table/labels), and
+    the ids of their rows that come over are renumbered (returned: tensor -> new id of each
+    of their ids)."""
+    renumber: dict[str, np.ndarray] = {}
+    info = dict(out.tensor_info)
+    for spec in theirs.tensors:
+        mine, their = info.get(spec.name, {}).get("class_names"), theirs.tensor_info.get(spec.name, {}).get(
+            "class_names")
+        if mine is None or their is None or mine == their:
+            continue
+        names, mapping = labels.union_names(list(mine), list(their))
+        info[spec.name] = {**info[spec.name], "class_names": names}
+        if mapping is not None:
+            if not labels.renumberable(spec):
+                raise MergeConflictError(
+                    f"cannot merge tensor {spec.name!r}: both sides added class names in different "
+                    f"orders ({list(mine)} vs {list(their)}) and its samples ({spec.layout} layout) "
+                    "cannot be renumbered")
+            renumber[spec.name] = mapping
+    return out.replace(tensor_info=info), renumber
 
 
 def _positions(rows: RowMap, rowids: list[int]) -> list[int]:
@@ -88,7 +113,7 @@ def _positions(rows: RowMap, rowids: list[int]) -> list[int]:
 
 
 def _copy_cells(storage: Storage, reader: FragmentReader, out: Manifest, theirs: Manifest,
-                rt: RowMap, take: dict[str, list[int]]) -> Manifest:
+                rt: RowMap, take: dict[str, list[int]], renumber: dict[str, np.ndarray]) -> Manifest:
     ro = RowMap.of(out)
     pos_in_ours = {int(r): i for i, r in enumerate(ro.rowids.tolist())}
     updates: dict[int, dict] = {}
@@ -99,6 +124,8 @@ def _copy_cells(storage: Storage, reader: FragmentReader, out: Manifest, theirs:
         if not ids:
             continue
         cells = patch.read_cells(reader, theirs, loc_t, name, np.array([pos_in_theirs[i] for i in ids]))
+        if name in renumber:
+            cells = [labels.relabel_cell(theirs.spec(name), c, renumber[name]) for c in cells]
         for rid, cell in zip(ids, cells):
             updates.setdefault(pos_in_ours[rid], {})[name] = cell
     return patch.apply_updates(storage, reader, out, updates) if updates else out
@@ -116,8 +143,10 @@ def _delete_rowids(out: Manifest, drop: set[int]) -> Manifest:
     return out.replace(fragments=tuple(frags), lengths={n: rows for n in out.lengths})
 
 
-def _append_rows(out: Manifest, base: Manifest, theirs: Manifest, rb: RowMap, rt: RowMap) -> Manifest:
-    """Their rows that the base lacks, appended in their order (same files, same row ids)."""
+def _append_rows(storage: Storage, reader: FragmentReader, out: Manifest, base: Manifest, theirs: Manifest,
+                 rb: RowMap, rt: RowMap, renumber: dict[str, np.ndarray]) -> Manifest:
+    """Their rows that the base lacks, appended in their order, with the same row ids (the
+    same files, or new ones where their label ids are renumbered)."""
     new_ids = set(rt.rowids[~np.isin(rt.rowids, rb.rowids)].tolist())
     if not new_ids:
         return out
@@ -128,8 +157,12 @@ def _append_rows(out: Manifest, base: Manifest, theirs: Manifest, rb: RowMap, rt
         keep = visible[np.isin(f.rowid_array()[visible], list(new_ids))]
         if keep.size == 0:
             continue
-        hide = np.setdiff1d(np.arange(f.rows), keep)
-        frags.append(f.replace(deleted=deletion.from_offsets(hide)))
+        present = {n: m for n, m in renumber.items() if reader.has_column(f.file, theirs.spec(n).column)}
+        if present:
+            frags.append(labels.relabel_fragment(storage, reader, theirs, f, present, keep))
+        else:
+            hide = np.setdiff1d(np.arange(f.rows), keep)
+            frags.append(f.replace(deleted=deletion.from_offsets(hide)))
         added += keep.size
     rows = out.num_rows + added
     # their rows keep their ids: every branch allocates ids in its own range (see checkout)

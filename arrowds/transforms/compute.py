@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from arrowds.dataset.dataset import Dataset, dataset_length
 from arrowds.errors import TransformError
 from arrowds.format import TensorSpec
+from arrowds.table import labels
 from arrowds.table.manifest import Manifest
 from arrowds.transforms import schedulers
 from arrowds.transforms.worker import ChunkResult, DatasetSource, Job, Target, describe
@@ -293,6 +294,42 @@ def _merge_specs(base: Manifest, results: list[ChunkResult]) -> dict[str, Tensor
     return out
 
 
+def _unify_class_names(core: Any, base: Manifest, results: list[ChunkResult]) -> None:
+    """Give every slice the class names a one-process run would have made (the base's, then
+    each slice's new ones in input order), renumbering the stored label ids of the slices
+    that numbered their new names differently (their fragments are written again, once; the
+    old files were never published and are removed)."""
+    renumber: list[dict[str, np.ndarray]] = [{} for _ in results]
+    for name in sorted({n for r in results for n, i in r.info.items() if "class_names" in i}):
+        names = list(base.tensor_info.get(name, {}).get("class_names", []))
+        for r, todo in zip(results, renumber):
+            local = r.info.get(name, {}).get("class_names")
+            if local is None:
+                continue
+            names, mapping = labels.union_names(names, list(local))
+            if mapping is not None and r.counts.get(name):
+                todo[name] = mapping
+        for r in results:
+            if "class_names" in r.info.get(name, {}):
+                r.info[name] = {**r.info[name], "class_names": list(names)}
+    for r, todo in zip(results, renumber):
+        if not todo:
+            continue
+        for name in todo:
+            spec = r.specs[name]
+            if not labels.renumberable(spec):
+                raise TransformError(
+                    f"tensor {name!r}: slices added new class names in different orders (inputs "
+                    f"from {r.start}), so their label ids disagree, and its {spec.layout} samples "
+                    "cannot be renumbered. Create the tensor with class_names=[...] listing every "
+                    "label, or run with num_workers=0")
+        m = Manifest(tensors=tuple(s for s in r.specs.values() if s.settled))
+        old = r.fragments
+        r.fragments = [labels.relabel_fragment(core.storage, core.reader, m, f, todo) for f in old]
+        for f in old:
+            core.storage.delete(f.file)
+
+
 def _merge_info(base: Manifest, results: list[ChunkResult]) -> dict[str, dict[str, Any]]:
     """Tensor info the slices changed (class names added, sample rates): must agree."""
     out: dict[str, dict[str, Any]] = {}
@@ -357,9 +394,10 @@ def _commit(ds_out: Dataset, base: Manifest, results: list[ChunkResult], skip_ok
         if got != rows:
             raise TransformError(f"tensor {name!r} got {got} samples but the transform made {rows} "
                                  "rows: with skip_ok=True every input must fill the same tensors")
+    core = ds_out._core
+    _unify_class_names(core, base, results)
     specs = _merge_specs(base, results)
     info = _merge_info(base, results)
-    core = ds_out._core
     with core.lock:
         if core.manifest is not base:
             raise TransformError(f"{ds_out.path} was written to while the transform ran; nothing "

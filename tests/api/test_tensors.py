@@ -65,6 +65,14 @@ def test_class_labels_map_strings_and_add_unknown_names(url, caplog):
     assert ads.load(url).labels.info.class_names == ["cat", "dog", "bird"]
 
 
+def test_multi_label_samples_may_have_no_labels(url):
+    ds = ads.empty(url)
+    ds.create_tensor("tags", htype="class_label", shape=(None,))
+    ds.tags.extend([["a", "b"], [], ("b",)])
+    got = ads.load(url).tags.numpy(aslist=True)
+    assert [a.tolist() for a in got] == [[0, 1], [], [1]] and got[1].dtype == np.uint32
+
+
 def test_text_json_list_embedding_roundtrip(url):
     ds = ads.empty(url)
     ds.create_tensor("t", htype="text")

@@ -160,6 +160,34 @@ def test_merge_brings_new_tensors(ds):
     assert ds.y.numpy().ravel().tolist() == [1] * 6 and ds.y.info.class_names == ["a", "b"]
 
 
+def _label_texts(ds, name="labels"):
+    names = ds[name].info.class_names
+    return [[names[int(i)] for i in a.ravel()] for a in ds[name].numpy(aslist=True)]
+
+
+def test_merge_joins_class_names_both_sides_added(url):
+    ds = ads.empty(url)
+    ds.create_tensor("labels", htype="class_label", class_names=["cat"])
+    ds.create_tensor("tags", htype="class_label", shape=(None,))
+    ds.extend({"labels": ["cat", "cat"], "tags": [["x"], ["x"]]})
+    ds.commit("base")
+    ds.checkout("alt", create=True)
+    ds.extend({"labels": ["dog", "bird", "cat"], "tags": [["y", "x"], [], ["z"]]})
+    ds.labels[0] = "bird"  # a row of the base, relabelled with a name of theirs
+    ds.commit("alt")
+    ds.checkout("main")
+    ds.extend({"labels": ["bird", "eel"], "tags": [["z"], ["x", "z"]]})
+    ds.commit("main")
+    ds.merge("alt")
+    assert ds.labels.info.class_names == ["cat", "bird", "eel", "dog"]
+    assert ds.tags.info.class_names == ["x", "z", "y"]
+    assert _label_texts(ds) == [["bird"], ["cat"], ["bird"], ["eel"], ["dog"], ["bird"], ["cat"]]
+    assert _label_texts(ds, "tags") == [["x"], ["x"], ["z"], ["x", "z"], ["y", "x"], [], ["z"]]
+    ds.checkout("alt")  # their branch is untouched
+    assert _label_texts(ds) == [["bird"], ["cat"], ["dog"], ["bird"], ["cat"]]
+    assert ds.labels.info.class_names == ["cat", "dog", "bird"]
+
+
 def test_unknown_version_on_load(ds, url):
     with pytest.raises(ads.CheckoutError):
         ads.load(url, version="does-not-exist")

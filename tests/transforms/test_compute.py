@@ -220,6 +220,40 @@ def test_new_class_names(scheduler, tmp_path):
     assert ds.labels.numpy().ravel().tolist() == [x % 3 for x in range(N)]
 
 
+def _half_label(x: int) -> str:
+    return ["dog", "cat"][x % 2] if x < N // 2 else ["bird", "cat", "dog"][x % 3]
+
+
+@ads.compute
+def labels_by_half(x, samples_out):
+    """Each half of the input discovers class names in its own order."""
+    first = x < N // 2
+    samples_out.labels.append(_half_label(x))
+    samples_out.tags.append(["cat", "fish"] if x % 4 == 0 else (["owl"] if first else ["fox", "owl"]))
+
+
+def test_slices_that_number_new_class_names_differently_are_renumbered(scheduler, tmp_path):
+    def made(url: str, workers: int, sched: str) -> ads.Dataset:
+        ds = ads.empty(url)
+        ds.create_tensor("labels", htype="class_label", class_names=["cat"])
+        ds.create_tensor("tags", htype="class_label")
+        labels_by_half().eval(list(range(N)), ds, num_workers=workers, scheduler=sched, progressbar=False)
+        return ds
+
+    want = made(str(tmp_path / "serial"), 0, "serial")
+    got = made(str(tmp_path / "out"), 2, scheduler)
+    for name in ("labels", "tags"):
+        assert got[name].info.class_names == want[name].info.class_names
+        ids = [[a.tolist() for a in ds[name].numpy(aslist=True)] for ds in (got, want)]
+        assert ids[0] == ids[1]
+    assert want.labels.info.class_names == ["cat", "dog", "bird"]
+    names = want.labels.info.class_names
+    assert [names[int(i)] for i in got.labels.numpy().ravel()] == [_half_label(x) for x in range(N)]
+    files = {f.file for f in got._core.manifest.fragments}
+    on_disk = {f"data/{p.name}" for p in (tmp_path / "out" / "data").iterdir()}
+    assert on_disk == files  # the slices' first files were removed
+
+
 def test_skip_ok(tmp_path):
     ds = target(str(tmp_path / "out"))
 
