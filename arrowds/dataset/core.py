@@ -20,11 +20,11 @@ import pyarrow as pa
 
 from arrowds import _config
 from arrowds.dataset.samples import Prepared
-from arrowds.errors import ReadOnlyModeError, SampleIndexError
+from arrowds.errors import CommitConflictError, ReadOnlyModeError, SampleIndexError
 from arrowds.format import TensorSpec
 from arrowds.format import columns as cols
 from arrowds.storage import Storage
-from arrowds.table import deletion, patch, refs, transaction
+from arrowds.table import commits, compact, deletion, patch, refs, transaction
 from arrowds.table.locate import RowLocator
 from arrowds.table.manifest import Fragment, Manifest
 from arrowds.table.reader import FragmentReader
@@ -44,6 +44,7 @@ class DatasetCore:
         self.last_published_seq: int | None = None
         self.lock = threading.RLock()
         self.depth = 0
+        self._committed: tuple[str, set[str]] | None = None  # the last commit's files
         self._reset_to(ref, manifest)
 
     def _reset_to(self, ref: refs.Ref | None, manifest: Manifest) -> None:
@@ -123,11 +124,44 @@ class DatasetCore:
             self.stage()
             if self.changes.empty:
                 return
+            appended_only = not self.changes.other
             ref, manifest = transaction.publish(
                 self.storage, self.branch, self.base_ref, self.base_manifest, self.manifest,
                 self.changes)
             self._reset_to(ref, manifest)
             self.last_published_seq = ref.seq
+            if appended_only:
+                self._compact_tail()
+
+    def _compact_tail(self) -> None:
+        """Merge small trailing fragments left by many small appends (table/compact), as a
+        version of its own. Only while nobody else has published: if the branch moved, the
+        merge is dropped (the data is already published; the new files are orphans for gc)."""
+        frozen = self._committed_files()
+        merged = compact.compact_tail(self.storage, self.reader, self.manifest, frozen)
+        if merged is None:
+            return
+        try:
+            ref, manifest = transaction.publish(
+                self.storage, self.branch, self.base_ref, self.base_manifest, merged,
+                transaction.Changes(other=True))
+        except CommitConflictError:
+            return
+        self._reset_to(ref, manifest)
+        self.last_published_seq = ref.seq
+
+    def _committed_files(self) -> set[str]:
+        """Files of the branch's last commit (cached per commit)."""
+        commit = self.base_ref.commit if self.base_ref else None
+        if commit is None:
+            return set()
+        if self._committed is None or self._committed[0] != commit:
+            record = commits.read(self.storage, commit)
+            if record is None:  # a ref names a commit that was never sealed: never rewrite
+                return {f.file for f in self.manifest.fragments}
+            files = {f.file for f in transaction.load_manifest(self.storage, record.manifest).fragments}
+            self._committed = (commit, files)
+        return self._committed[1]
 
     # -- schema and info -----------------------------------------------------------------
     def set_spec(self, spec: TensorSpec, info: dict[str, Any] | None = None) -> None:

@@ -2,6 +2,12 @@
 
 Rows, their order and their row ids stay the same, so the new version reads exactly like the
 old one and ``diff`` reports no change; the old files stay for older versions until gc.
+
+:func:`compact` is ``ds.optimize()``. :func:`compact_tail` runs after every published append:
+many small appends (one row each, outside ``with ds:``) would otherwise leave one fragment
+each. It merges the last :data:`TAIL_FANIN` fragments when they are of the same size tier
+(rows in ``[8^k, 8^(k+1))``), repeatedly, like a size-tiered LSM tree: a row is rewritten
+about ``log8(n)`` times and ``n`` single-row appends leave at most ``7 * log8(n)`` fragments.
 """
 
 from __future__ import annotations
@@ -41,6 +47,38 @@ def compact(storage: Storage, reader: FragmentReader, manifest: Manifest,
             out.append(frags[i])
             i = max(i + 1, j)
     return manifest.replace(fragments=tuple(out)), replaced
+
+
+TAIL_FANIN = 8
+
+
+def _tier(rows: int) -> int:
+    tier = 0
+    while rows >= TAIL_FANIN:
+        rows //= TAIL_FANIN
+        tier += 1
+    return tier
+
+
+def compact_tail(storage: Storage, reader: FragmentReader, manifest: Manifest, frozen: set[str],
+                 target_bytes: int = _config.MAX_FRAGMENT_BYTES) -> Manifest | None:
+    """``manifest`` with its small trailing fragments merged by size tier (see the module
+    docstring), or None when there is nothing to merge. Fragments in ``frozen`` (the files
+    of the last commit: rewriting them would only duplicate bytes that commit keeps), with
+    hidden rows, or big ones are left alone, as are versions whose tensors differ in length."""
+    if len(set(manifest.lengths.values())) > 1:
+        return None
+    frags = manifest.fragments
+    merged = False
+    while len(frags) >= TAIL_FANIN:
+        run = frags[-TAIL_FANIN:]
+        if any(f.file in frozen or f.visible != f.rows or f.size > target_bytes // 4 for f in run):
+            break
+        if len({_tier(f.rows) for f in run}) != 1:
+            break
+        frags = frags[:-TAIL_FANIN] + tuple(_rewrite(storage, reader, manifest, run))
+        merged = True
+    return manifest.replace(fragments=frags) if merged else None
 
 
 def _rewrite(storage: Storage, reader: FragmentReader, manifest: Manifest,

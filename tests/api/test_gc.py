@@ -62,14 +62,38 @@ def test_gc_refuses_read_only(tmp_path):
         ads.load(url, read_only=True).gc()
 
 
+def test_small_appends_merge_their_tail_and_leave_commits_alone(tmp_path):
+    url = str(tmp_path / "ds")
+    ds = ads.empty(url)
+    ds.create_tensor("x")
+    for i in range(5):
+        ds.x.append(i)
+    first = ds.commit("five")
+    committed = [f.file for f in ds._core.manifest.fragments]
+    for i in range(5, 205):  # 200 single-row publishes
+        ds.x.append(i)
+    frags = ds._core.manifest.fragments
+    assert [f.file for f in frags[:5]] == committed  # the commit's files are not rewritten
+    assert len(frags) <= 5 + 7 * 3 and [f.rows for f in frags[5:8]] == [64, 64, 64]
+    assert ads.load(url).x.numpy().ravel().tolist() == list(range(205))
+    assert ds.diff(first)["x"]["added"] == list(range(5, 205))
+    assert ds._core.locator.rowids(np.arange(205)).tolist() == list(range(205))
+    ds.commit("many")
+    assert ads.load(url, version=first).x.numpy().ravel().tolist() == list(range(5))
+    ds.gc(older_than=0)  # the files the tail merges replaced go; every version still reads
+    assert ads.load(url).x.numpy().ravel().tolist() == list(range(205))
+    assert len(list((tmp_path / "ds" / "data").iterdir())) == len(ds._core.manifest.fragments)
+
+
 def test_optimize_merges_small_fragments_without_changing_the_data(tmp_path):
     url = str(tmp_path / "ds")
     ds = ads.empty(url)
     ds.create_tensor("x")
     ds.create_tensor("t", htype="text")
-    for i in range(30):  # 30 publishes -> 30 tiny fragments
+    for i in range(30):  # 30 publishes, each committed (so the tail is never merged)
         ds.extend({"x": [i], "t": [f"s{i}"]})
-    ds.x[5] = 50  # a patch splice
+        ds.commit(f"row {i}")
+    ds.x[5] = 50  # rewrites that one-row fragment
     ds.pop(7)
     before = ds.commit("many small writes")
     rowids = ds._core.locator.rowids(np.arange(len(ds)))
