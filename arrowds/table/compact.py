@@ -50,6 +50,7 @@ def compact(storage: Storage, reader: FragmentReader, manifest: Manifest,
 
 
 TAIL_FANIN = 8
+TAIL_MAX_BYTES = 4 << 20  # bigger fragments come from bulk writes: never merged after a publish
 
 
 def _tier(rows: int) -> int:
@@ -61,18 +62,19 @@ def _tier(rows: int) -> int:
 
 
 def compact_tail(storage: Storage, reader: FragmentReader, manifest: Manifest, frozen: set[str],
-                 target_bytes: int = _config.MAX_FRAGMENT_BYTES) -> Manifest | None:
+                 max_bytes: int = TAIL_MAX_BYTES) -> Manifest | None:
     """``manifest`` with its small trailing fragments merged by size tier (see the module
     docstring), or None when there is nothing to merge. Fragments in ``frozen`` (the files
     of the last commit: rewriting them would only duplicate bytes that commit keeps), with
-    hidden rows, or big ones are left alone, as are versions whose tensors differ in length."""
+    hidden rows, or over ``max_bytes`` are left alone, as are versions whose tensors differ
+    in length."""
     if len(set(manifest.lengths.values())) > 1:
         return None
     frags = manifest.fragments
     merged = False
     while len(frags) >= TAIL_FANIN:
         run = frags[-TAIL_FANIN:]
-        if any(f.file in frozen or f.visible != f.rows or f.size > target_bytes // 4 for f in run):
+        if any(f.file in frozen or f.visible != f.rows or f.size > max_bytes for f in run):
             break
         if len({_tier(f.rows) for f in run}) != 1:
             break
