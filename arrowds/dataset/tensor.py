@@ -218,12 +218,25 @@ class Tensor:
         """Samples of a list tensor."""
         return self._values("strlist", "list")
 
-    def data(self) -> Any:
-        """The samples in their natural Python form (text, dict, list, or arrays)."""
+    def data(self, aslist: bool = True) -> dict[str, Any]:
+        """The samples in their natural Python form, as Hub gives them: ``{"value": ...}``
+        (str, JSON values, lists of str, or arrays: a list of them unless ``aslist=False``),
+        and for class labels ``"text"``, the class name of each id (None for an id past
+        ``info.class_names``): ``ds.labels[0].data()`` -> ``{'value': array([0]),
+        'text': ['cat']}``."""
         layout = self.spec.layout
         if layout in ("text", "json", "strlist"):
-            return self._values(layout, "data")
-        return self.numpy(aslist=True)
+            return {"value": self._values(layout, "data")}
+        value = self.numpy(aslist=aslist)
+        out = {"value": value}
+        if self.spec.htype == "class_label":
+            names = list(self.info.get("class_names", []))
+
+            def text(ids: Any) -> list[str | None]:
+                return [names[i] if 0 <= i < len(names) else None for i in np.asarray(ids).ravel().tolist()]
+
+            out["text"] = text(value) if self._positions()[1] else [text(a) for a in value]
+        return out
 
     def _one(self, what: str) -> tuple[TensorSpec, int]:
         positions, scalar = self._positions()

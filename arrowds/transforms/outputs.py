@@ -151,7 +151,8 @@ class _GroupOut:
 
 class Value:
     """One value of a row handed between pipeline stages, read like a dataset sample:
-    ``.numpy()``, ``.text()``, ``.dict()``, ``.list()``, or ``.data()`` for the value itself."""
+    ``.numpy()``, ``.text()``, ``.dict()``, ``.list()``, or ``.data()`` (``{"value": v}``, as a
+    dataset sample gives it)."""
 
     __slots__ = ("_v",)
 
@@ -164,8 +165,8 @@ class Value:
             return v.numpy()
         return v if isinstance(v, (str, dict)) else np.asarray(v)
 
-    def data(self) -> Any:
-        return self._v
+    def data(self) -> dict[str, Any]:
+        return {"value": self._v}
 
     def text(self) -> str:
         return str(self._v)

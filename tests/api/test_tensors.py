@@ -65,6 +65,21 @@ def test_class_labels_map_strings_and_add_unknown_names(url, caplog):
     assert ads.load(url).labels.info.class_names == ["cat", "dog", "bird"]
 
 
+def test_data_gives_values_and_class_names(url):
+    ds = ads.empty(url)
+    ds.create_tensor("labels", htype="class_label", class_names=["cat", "dog"])
+    ds.create_tensor("tags", htype="class_label", shape=(None,))
+    ds.create_tensor("t", htype="text")
+    ds.extend({"labels": ["dog", "cat", 7], "tags": [["a", "b"], [], ["b"]], "t": ["x", "y", "z"]})
+    one = ds.labels[0].data()
+    assert one["value"].tolist() == [1] and one["text"] == ["dog"]
+    several = ds.labels[1:3].data()
+    assert [a.tolist() for a in several["value"]] == [[0], [7]] and several["text"] == [["cat"], [None]]
+    assert ds.labels.data(aslist=False)["value"].tolist() == [[1], [0], [7]]
+    assert ds.tags.data()["text"] == [["a", "b"], [], ["b"]]
+    assert ds.t[1].data() == {"value": "y"} and ds.t.data() == {"value": ["x", "y", "z"]}
+
+
 def test_multi_label_samples_may_have_no_labels(url):
     ds = ads.empty(url)
     ds.create_tensor("tags", htype="class_label", shape=(None,))
