@@ -187,11 +187,16 @@ class DatasetCore:
         """Add prepared batches at the end of their tensors (already validated)."""
         for name, prep in batches.items():
             self.manifest = self.manifest.with_spec(prep.spec)
-            if prep.class_names is not None or prep.info is not None:
+            if prep.info is not None or prep.class_names is not None:
                 info = dict(prep.info or self.manifest.tensor_info.get(name, {}))
                 if prep.class_names is not None:
                     info["class_names"] = prep.class_names
-                self.set_info(name, info)
+                if prep.info is not None:
+                    self.set_info(name, info)
+                else:  # only new class names: a concurrent append can still be rebased
+                    tinfo = {**self.manifest.tensor_info, name: info}
+                    self.manifest = self.manifest.replace(tensor_info=tinfo)
+                    self.changes.class_names[name] = list(prep.class_names)
             if len(prep):
                 self.pending.setdefault(name, []).append(prep)
                 self.pending_len[name] = self.pending_len.get(name, 0) + len(prep)

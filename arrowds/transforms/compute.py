@@ -360,6 +360,13 @@ def _merge_info(base: Manifest, results: list[ChunkResult]) -> dict[str, dict[st
     return out
 
 
+def _only_class_names(base: Manifest, name: str, info: dict[str, Any]) -> bool:
+    """Whether the slices changed only the class names of ``name`` (rebasable, like appends)."""
+    before = base.tensor_info.get(name, {})
+    return "class_names" in info and {k: v for k, v in info.items() if k != "class_names"} == {
+        k: v for k, v in before.items() if k != "class_names"}
+
+
 def _in_place_target(data_in: Any, skip_ok: bool) -> Dataset:
     """``data_in`` as its own target (``eval`` without ``ds_out``), after checking it can be one."""
     if not isinstance(data_in, Dataset):
@@ -419,9 +426,11 @@ def _commit(ds_out: Dataset, base: Manifest, results: list[ChunkResult], skip_ok
         if replace is not None:  # not an append: publishing it needs the branch where it was
             changes = type(saved_changes)(appended=[], specs={s.name: s for s in m.tensors}, other=True)
         else:
+            names = {n: list(i["class_names"]) for n, i in info.items() if _only_class_names(base, n, i)}
             changes = type(saved_changes)(appended=list(saved_changes.appended) + appended,
                                           specs={s.name: s for s in m.tensors},
-                                          other=saved_changes.other or bool(info))
+                                          class_names={**saved_changes.class_names, **names},
+                                          other=saved_changes.other or len(names) < len(info))
         core.manifest, core.changes = m, changes
         if core.depth:
             return  # inside `with ds_out:` the block publishes (or discards) everything

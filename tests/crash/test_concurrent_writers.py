@@ -70,3 +70,44 @@ def test_four_writers_lose_nothing(where, round_):
     final = ads.load(url, storage_options=opts).log()[0]
     last = ads.load(url, version=final.id, storage_options=opts)
     assert set(last.x.numpy().ravel().tolist()) == set(head.tolist())
+
+
+NAMES = ["cat", "dog", "bird", "eel", "fox", "owl"]
+
+
+def _labeller(url: str, who: int, start, pause: float) -> None:
+    """Appends rows (who, k, label) whose labels discover class names in a writer's own order."""
+    ds = ads.load(url)
+    order = NAMES[who:] + NAMES[:who]
+    warm = ads.empty(f"mem://warm-{who}")  # first-use costs before the barrier
+    warm.create_tensor("labels", htype="class_label")
+    warm.labels.extend(["a", "b"])
+    start.wait()
+    for k in range(12):
+        ds.extend({"who": [who], "k": [k], "labels": [order[k % len(order)]]})
+        time.sleep(pause)
+
+
+def test_concurrent_appends_that_add_class_names_keep_every_label(tmp_path):
+    url = str(tmp_path / "ds")
+    ds = ads.empty(url)
+    ds.create_tensor("who", dtype="int64")
+    ds.create_tensor("k", dtype="int64")
+    ds.create_tensor("labels", htype="class_label")
+    ds.commit("empty", allow_empty=True)
+    start = CTX.Barrier(3)
+    procs = [CTX.Process(target=_labeller, args=(url, w, start, 0.02)) for w in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    head = ads.load(url)
+    names = head.labels.info.class_names
+    assert sorted(names) == sorted(NAMES)  # each once
+    who, k = head.who.numpy().ravel().tolist(), head.k.numpy().ravel().tolist()
+    got = [names[int(i)] for i in head.labels.numpy().ravel()]
+    assert sorted(zip(who, k)) == [(w, j) for w in range(3) for j in range(12)]
+    assert got == [(NAMES[w:] + NAMES[:w])[j % len(NAMES)] for w, j in zip(who, k)]
+    switches = sum(a != b for a, b in zip(who, who[1:]))
+    assert switches > 2, f"the writers did not interleave ({who}): nothing was tested"
