@@ -58,7 +58,7 @@ class Packed:
     """A batch as a worker sends it: its structure with the arrays in ``slot`` replaced by
     :class:`_InSlot` records; ``arena`` travels with the first batch of each arena only."""
 
-    token: tuple[int, int]
+    token: tuple[int, int, int]  # (pid, writer, arena number)
     slot: int
     payload: Any
     arena: Any = None
@@ -93,13 +93,15 @@ def _sizes(obj: Any) -> int:
 class SlotWriter:
     """A DataLoader worker's side: picks a free slot per batch, gives out room in it for
     arrays a batch decodes into (:meth:`alloc`), and packs the finished batch (:meth:`pack`).
-    The arena is made with the first batch, its slots sized from that batch."""
+    The arena is made with the first batch, its slots sized from that batch (1.5x), and made
+    again, bigger, for a batch that does not fit."""
 
     def __init__(self, slots: int):
         if slots < 1:
             raise ValueError(f"slots must be at least 1, got {slots}")
         self.slots = slots
-        self.token = (os.getpid(), next(_tokens))
+        self._writer = (os.getpid(), next(_tokens))
+        self.token: tuple[int, int, int] | None = None  # which arena a batch is in
         self.arena: Any = None  # a uint8 tensor over the shared segment
         self._bytes: np.ndarray | None = None  # the same memory as NumPy
         self._flags: np.ndarray | None = None
@@ -138,10 +140,13 @@ class SlotWriter:
     def pack(self, batch: Any) -> Any:
         """The batch to send: a :class:`Packed` when it went into a slot, else ``batch``
         unchanged (PyTorch's own hand-over)."""
-        if self.arena is None:
+        if self.arena is None or _sizes(batch) > self._slot_bytes:
+            # the first batch, or one bigger than a slot (samples of varying shapes): a new
+            # arena with slots that fit it; the main process keeps the old one while any of
+            # its batches lives (arrays this batch decoded into it are copied over)
             if not self._make_arena(batch):
                 return batch
-            self.begin()  # the first batch was made before the arena existed
+            self.begin()
         if self._slot is None:
             return batch
         payload = self._place(batch)
@@ -154,11 +159,14 @@ class SlotWriter:
         need = _sizes(batch)
         if need == 0:
             return False
-        slot_bytes = _round(need + need // 4 + _SLACK, 4096)
+        slot_bytes = _round(need + need // 2 + _SLACK, 4096)
         new_shared = getattr(torch.UntypedStorage, "_new_shared", None)  # private: may go away
         if slot_bytes > _MAX_SLOT_BYTES or new_shared is None:
             return False
+        if self._flags is not None and self._slot is not None:
+            self._flags[self._slot] = 0  # the slot begin() took in the old arena goes unused
         storage = new_shared(_HEADER + self.slots * slot_bytes)
+        self.token, self._sent = (*self._writer, next(_tokens)), False
         self.arena = torch.empty(0, dtype=torch.uint8).set_(storage)
         self._bytes = self.arena.numpy()
         self._flags = self._bytes[:self.slots]
@@ -217,7 +225,7 @@ class SlotReader:
     """The main process's side: rebuilds packed batches over the arenas' memory."""
 
     def __init__(self) -> None:
-        self._arenas: dict[tuple[int, int], tuple[Any, np.ndarray]] = {}
+        self._arenas: dict[tuple[int, int, int], tuple[Any, np.ndarray]] = {}
         self.packed = 0  # batches rebuilt from slots (for tests and benchmarks)
 
     def close(self) -> None:
@@ -227,6 +235,11 @@ class SlotReader:
     def unpack(self, packed: Packed) -> Any:
         """The batch, its arrays over the slot's memory."""
         if packed.arena is not None:
+            writer = packed.token[:2]
+            for old in [t for t in self._arenas if t[:2] == writer]:
+                # a worker's batches come in the order it made them: none of the older
+                # arena's is still to come (those already out keep it mapped)
+                del self._arenas[old]
             self._arenas[packed.token] = (packed.arena, packed.arena.numpy()[:_HEADER])
         if packed.token not in self._arenas:
             raise RuntimeError(f"a batch from arena {packed.token} arrived before the arena itself")

@@ -94,17 +94,24 @@ def test_arrays_decoded_into_the_slot_are_not_copied():
     assert got["x"].tolist() == list(range(8)) and got["y"].tolist() == [1, 1]
 
 
-def test_what_does_not_fit_goes_as_it_is():
+def test_a_bigger_batch_gets_a_bigger_arena_and_the_old_batches_stay(monkeypatch):
     writer, reader = SlotWriter(2), SlotReader()
-    reader.unpack(_send(writer, {"x": torch.zeros(4)}))
-    big = torch.arange(100_000)  # far over the slot sized from the first batch
-    packed = _send(writer, {"x": torch.ones(4), "big": big})
-    assert packed.payload["big"] is big
-    got = reader.unpack(packed)
-    assert got["x"].tolist() == [1, 1, 1, 1] and got["big"] is big
+    small = reader.unpack(_send(writer, {"x": torch.zeros(4)}))
+    first = writer.token
     writer.begin()
-    out = writer.alloc((100_000,), np.int64)  # no room: ordinary memory
+    out = writer.alloc((100_000,), np.int64)  # no room in a slot: ordinary memory
     assert not writer.arena.data_ptr() <= out.ctypes.data < writer.arena.data_ptr() + writer.arena.numel()
+    big = torch.arange(100_000)
+    packed = writer.pack({"x": torch.ones(4), "big": big})
+    assert packed.arena is not None and packed.token != first and packed.token[:2] == first[:2]
+    got = reader.unpack(packed)
+    assert torch.equal(got["big"], big) and got["x"].tolist() == [1] * 4
+    assert small["x"].tolist() == [0] * 4 and first not in reader._arenas  # kept by its batch
+    again = _send(writer, {"x": torch.ones(4), "big": big})  # fits the new slots: no new arena
+    assert again.arena is None and torch.equal(reader.unpack(again)["big"], big)
+    monkeypatch.setattr("arrowds.integrations.torch_slots._MAX_SLOT_BYTES", 1 << 20)
+    huge = torch.zeros(1 << 20)  # 4 MiB: over the limit, PyTorch's way
+    assert _send(writer, {"huge": huge})["huge"] is huge
     plain = SlotWriter(2)
     assert plain.pack(["no arrays"]) == ["no arrays"] and plain.arena is None
 
@@ -164,3 +171,16 @@ def test_no_slots_with_pinned_memory_or_in_process(small):
         pinned = small.pytorch(batch_size=8, num_workers=2, pin_memory=True, tensors=["labels"])
         assert len(list(pinned)) == len(pinned)
     assert pinned.dataset._slots == 0 and pinned._slot_reader.packed == 0
+
+
+def test_samples_of_growing_shapes_all_come_through_slots():
+    import arrowds as ads
+
+    ds = ads.empty(f"mem://slots-{np.random.default_rng().integers(1 << 62)}")
+    ds.create_tensor("x", dtype="float32")
+    ds.x.extend([np.full((k + 1, 3), k, np.float32) for k in range(64)])  # later batches are bigger
+    loader = ds.pytorch(batch_size=8, num_workers=2, return_index=True)
+    for batch in loader:
+        assert [a.shape[0] for a in batch["x"]] == [i + 1 for i in batch["index"].tolist()]
+        assert all(float(a.max()) == i for a, i in zip(batch["x"], batch["index"].tolist()))
+    assert loader._slot_reader.packed == len(loader)
