@@ -111,6 +111,8 @@ def prepare(spec: TensorSpec, values: Any, info: dict[str, Any], first_index: in
     first one will land (for error messages). Raises a SampleError subclass naming the tensor
     and index; on error nothing is changed."""
     h = get_htype(spec.htype)
+    if h.name == "class_label":
+        values = _labels_by_name(values)
     if h.kind == "numeric":
         arr = _as_stacked_numbers(values)
         if arr is not None:
@@ -275,6 +277,38 @@ def _prepare_one(spec: TensorSpec, h: Htype, value: Any, names: list[str] | None
 
 def _settle(spec: TensorSpec, layout: str) -> TensorSpec:
     return spec if spec.layout == layout else spec.replace(layout=layout)
+
+
+def _is_label_tensor(v: Any) -> bool:
+    """An arrowds class-label tensor or view (``other.labels[3]``), duck-typed: this layer
+    sits under the Tensor class."""
+    return (getattr(v, "htype", None) == "class_label" and not isinstance(v, np.ndarray)
+            and callable(getattr(v, "data", None)))
+
+
+def _labels_by_name(values: Any) -> Any:
+    """Class labels read from another tensor become the names their ids stand for there, so
+    they keep their meaning under this tensor's class names (an id with no name stays an id)."""
+    def one(ids: Any, texts: list[str | None]) -> Any:
+        return np.asarray(ids) if any(t is None for t in texts) else list(texts)
+
+    def samples(t: Any) -> list[Any]:
+        d = t.data()
+        if isinstance(d["value"], np.ndarray) and d["text"] and not isinstance(d["text"][0], list):
+            return [one(d["value"], d["text"])]  # one sample
+        return [one(v, txt) for v, txt in zip(d["value"], d["text"])]
+
+    if _is_label_tensor(values):
+        return samples(values)
+    plain = (int, str, list, tuple, np.integer, np.ndarray)
+    if isinstance(values, (list, tuple)) and any(
+            _is_label_tensor(v) for v in values if not isinstance(v, plain)):
+        out = []
+        for v in values:
+            got = samples(v) if _is_label_tensor(v) else [v]
+            out.append(got[0] if len(got) == 1 else v)  # a view of several is not one sample
+        return out
+    return values
 
 
 def _labels_to_ints(value: Any, names: list[str], tensor: str) -> Any:

@@ -80,6 +80,25 @@ def test_data_gives_values_and_class_names(url):
     assert ds.t[1].data() == {"value": "y"} and ds.t.data() == {"value": ["x", "y", "z"]}
 
 
+def test_labels_copied_from_another_dataset_keep_their_names(url):
+    src = ads.empty(f"{url}-src")
+    src.create_tensor("labels", htype="class_label", class_names=["cat", "dog"])
+    src.create_tensor("tags", htype="class_label", shape=(None,))
+    src.extend({"labels": ["dog", "cat", 5], "tags": [["x", "y"], [], ["y"]]})
+    ds = ads.empty(url)
+    ds.create_tensor("labels", htype="class_label", class_names=["dog"])
+    ds.create_tensor("tags", htype="class_label", shape=(None,), class_names=["y"])
+    ds.labels.append(src.labels[0])
+    ds.append({"labels": src.labels[1], "tags": src.tags[0]})
+    ds.tags.append(src.tags[1])
+    ds.extend({"labels": src.labels[1:3], "tags": src.tags[1:3]})
+    ds.labels[0] = src.labels[1]
+    assert ds.labels.info.class_names == ["dog", "cat"] and ds.tags.info.class_names == ["y", "x"]
+    assert ds.labels.data()["text"] == [["cat"], ["cat"], ["cat"], [None]]
+    assert ds.labels.numpy().ravel().tolist()[-1] == 5  # an id with no name stays an id
+    assert ds.tags.data()["text"] == [["x", "y"], [], [], ["y"]]
+
+
 def test_multi_label_samples_may_have_no_labels(url):
     ds = ads.empty(url)
     ds.create_tensor("tags", htype="class_label", shape=(None,))
