@@ -319,14 +319,25 @@ class Dataset:
         if self.is_view:
             raise ValueError(f"cannot {what} a view; use the dataset itself")
 
-    def append(self, sample: dict[str, Any], skip_ok: bool = False) -> None:
-        """Append one row: a sample for every tensor (``skip_ok=True`` to leave some out)."""
+    def append(self, sample: dict[str, Any] | Dataset, skip_ok: bool = False) -> None:
+        """Append one row: a sample for every tensor (``skip_ok=True`` to leave some out), as a
+        dict or as a row of another dataset (``ds.append(other[3])``)."""
+        if isinstance(sample, Dataset):
+            if not sample._index.is_scalar:
+                raise ValueError(f"append takes one row (other[i]); this view of {sample.path} has "
+                                 f"{len(sample)} rows: use extend")
+            sample = {name: sample[name]._appendable() for name in sample.tensors}
         self.extend({k: [v] for k, v in sample.items()}, skip_ok=skip_ok)
 
-    def extend(self, samples: dict[str, Any], skip_ok: bool = False, progressbar: bool = False) -> None:
-        """Append rows given as ``{tensor: sequence of samples}``; all sequences equally long.
-        Every sample is validated before anything is written: a bad one appends nothing."""
+    def extend(self, samples: dict[str, Any] | Dataset, skip_ok: bool = False,
+               progressbar: bool = False) -> None:
+        """Append rows given as ``{tensor: sequence of samples}``, all sequences equally long,
+        or as another dataset or view (its tensors by name: media pass through in their stored
+        compression, class labels keep their names). Every sample is validated before anything
+        is written: a bad one appends nothing."""
         self._check_not_view("append to")
+        if isinstance(samples, Dataset):
+            samples = {name: samples[name]._appendable() for name in samples.tensors}
         core = self._core
         names = self._names()
         full = {self._full(k): v for k, v in samples.items()}

@@ -483,6 +483,8 @@ def _check_rate(info: dict[str, Any], sample: media.MediaSample) -> None:
 
 
 def _prepare_media(spec: TensorSpec, h: Htype, value: Any, info: dict[str, Any]):
+    if getattr(getattr(value, "spec", None), "layout", None) == "blob" and hasattr(value, "tobytes"):
+        value = value.tobytes()  # a sample of another media tensor: its stored file, not re-encoded
     if isinstance(value, (str, os.PathLike, bytes, bytearray, memoryview)):
         value = media.read(bytes(value) if not isinstance(value, (str, os.PathLike)) else value)
     comp = spec.sample_compression

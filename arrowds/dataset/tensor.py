@@ -196,6 +196,19 @@ class Tensor:
         vals = read.read_values(self._core, spec, positions)
         return vals[0] if scalar else vals
 
+    def _appendable(self) -> Any:
+        """The selected samples (one, or a list) in the form ``append`` takes back without loss:
+        stored media bytes (not re-encoded when the target has the same compression), str and
+        JSON values, class labels as this tensor (mapped by name), arrays."""
+        spec = self.spec
+        if spec.layout == "blob":
+            return self.tobytes()
+        if spec.layout in ("text", "json", "strlist"):
+            return self.data()["value"]
+        if spec.htype == "class_label":
+            return self
+        return self.numpy(aslist=True)
+
     def _values(self, layout: str, what: str) -> Any:
         spec = self.spec
         if spec.layout != layout:

@@ -99,6 +99,41 @@ def test_labels_copied_from_another_dataset_keep_their_names(url):
     assert ds.tags.data()["text"] == [["x", "y"], [], [], ["y"]]
 
 
+def _rows_ds(url: str, names: list[str], compression: str = "jpeg") -> ads.Dataset:
+    ds = ads.empty(url)
+    ds.create_tensor("images", htype="image", sample_compression=compression)
+    ds.create_tensor("labels", htype="class_label", class_names=names)
+    ds.create_tensor("t", htype="text")
+    ds.create_tensor("j", htype="json")
+    ds.create_tensor("e", htype="embedding")
+    return ds
+
+
+def test_rows_of_another_dataset_append_as_they_are(url):
+    src = _rows_ds(f"{url}-src", ["cat", "dog"])
+    src.extend({"images": [ads.read(jpeg_bytes(photo(i, 16 + i, 24)), compression="jpeg") for i in range(3)],
+                "labels": ["dog", "cat", "dog"], "t": ["a", "b", "c"], "j": [{"k": 1}, [2], None],
+                "e": np.arange(12, dtype=np.float32).reshape(3, 4)})
+    ds = _rows_ds(url, ["dog"])
+    ds.append(src[1])
+    ds.extend(src[[2, 0]])
+    ds.extend(src)
+    order = [1, 2, 0, 0, 1, 2]
+    stored = [src.images[k].tobytes() for k in order]
+    assert [ds.images[i].tobytes() for i in range(6)] == stored  # not re-encoded
+    assert ds.labels.data()["text"] == [[["dog", "cat", "dog"][k]] for k in order]
+    assert ds.t.text() == [["a", "b", "c"][k] for k in order]
+    assert ds.j.dict() == [[{"k": 1}, [2], None][k] for k in order]
+    assert np.array_equal(ds.e.numpy(), src.e.numpy()[order])
+    png = _rows_ds(f"{url}-png", ["dog"], compression="png")
+    png.extend(src[[0]])  # another compression: transcoded, same pixels (decoded jpeg -> lossless png)
+    assert np.array_equal(png.images[0].numpy(), src.images[0].numpy())
+    with pytest.raises(ValueError, match="one row"):
+        ds.append(src[0:2])
+    with pytest.raises(ads.TensorDoesNotExistError):
+        ads.empty(f"{url}-other").extend(src)
+
+
 def test_multi_label_samples_may_have_no_labels(url):
     ds = ads.empty(url)
     ds.create_tensor("tags", htype="class_label", shape=(None,))
