@@ -184,12 +184,22 @@ def decode_limit(jpegs: list[bytes], procs: int) -> float:
     return len(jpegs) / (time.perf_counter() - t)
 
 
-def epoch_rate(loader, n: int) -> tuple[float, int]:
+def epoch_rate(loader, n: int, touch: bool = False) -> tuple[float, int]:
+    """One epoch; ``touch`` makes the main process read every pixel of every batch (a sum),
+    as a training step would, instead of only counting labels."""
     t = time.perf_counter()
     seen = 0
     for batch in loader:
         seen += len(batch["labels"])
+        if touch:
+            batch["images"].sum(dtype=torch_int64())
     return seen / (time.perf_counter() - t), seen
+
+
+def torch_int64():
+    import torch
+
+    return torch.int64
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--images", type=int, default=20000)
     ap.add_argument("--workers", default="0,2")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--touch", action="store_true",
+                    help="the main process reads every pixel of each batch (a sum), like a training step")
     ap.add_argument("--data-dir", default=str(HERE / "data" / "loaders"))
     ap.add_argument("--results-dir", default=str(HERE / "results"))
     args = ap.parse_args(argv)
@@ -215,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in wanted:
             try:
                 loader = SYSTEMS[name](root, data, nw)
-                rate, seen = epoch_rate(loader, len(data.jpegs))
+                rate, seen = epoch_rate(loader, len(data.jpegs), args.touch)
                 note = "" if seen == len(data.jpegs) else f"saw {seen} samples"
                 rows.append({"system": name, "workers": nw, "img_s": rate, "limit": limit, "note": note})
             except Exception as e:  # noqa: BLE001 - a failing peer is reported, the run goes on
@@ -223,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                              "note": f"{type(e).__name__}: {e}"[:120]})
             print(rows[-1], file=sys.stderr)
     print(f"\n{args.images:,} JPEG {128}x{128}, batch {BATCH}, shuffle on, decoder {DECODER_NAME}, "
+          f"{'every pixel summed in the main process, ' if args.touch else ''}"
           f"load average {os.getloadavg()[0]:.1f}\n")
     print("| system | num_workers | img/s | / decode limit (same processes) | notes |")
     print("|---|---|---|---|---|")
