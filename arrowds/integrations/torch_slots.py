@@ -22,6 +22,7 @@ worker sets 1 before it writes, the main process sets 0 after the last reader is
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 from dataclasses import dataclass
@@ -79,15 +80,25 @@ def _nbytes(obj: Any) -> int:
     return obj.numel() * obj.element_size() if isinstance(obj, torch.Tensor) else obj.nbytes
 
 
+def _map(obj: Any, leaf: Any) -> Any:
+    """``obj`` with ``leaf`` applied to everything that is not a dict, list, tuple or
+    namedtuple (those are rebuilt, the way PyTorch's collate and pin_memory walk a batch)."""
+    if type(obj) is dict:
+        return {k: _map(v, leaf) for k, v in obj.items()}
+    if type(obj) is list:
+        return [_map(v, leaf) for v in obj]
+    if type(obj) is tuple:
+        return tuple(_map(v, leaf) for v in obj)
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a namedtuple
+        return type(obj)(*(_map(v, leaf) for v in obj))
+    return leaf(obj)
+
+
 def _sizes(obj: Any) -> int:
     """Bytes (with alignment) that the arrays of a batch take in a slot."""
-    if _placeable(obj):
-        return _round(_nbytes(obj), _ALIGN)
-    if type(obj) is dict:
-        return sum(_sizes(v) for v in obj.values())
-    if type(obj) in (list, tuple) or (isinstance(obj, tuple) and hasattr(obj, "_fields")):
-        return sum(_sizes(v) for v in obj)
-    return 0
+    sizes: list[int] = []
+    _map(obj, lambda o: sizes.append(_round(_nbytes(o), _ALIGN)) if _placeable(o) else None)
+    return sum(sizes)
 
 
 class SlotWriter:
@@ -145,6 +156,9 @@ class SlotWriter:
             # arena with slots that fit it; the main process keeps the old one while any of
             # its batches lives (arrays this batch decoded into it are copied over)
             if not self._make_arena(batch):
+                if self._slot is not None and self._flags is not None:
+                    self._flags[self._slot] = 0  # not used: free it again
+                    self._slot = None
                 return batch
             self.begin()
         if self._slot is None:
@@ -174,18 +188,8 @@ class SlotWriter:
         self._slot_bytes = slot_bytes
         return True
 
-    def _place(self, obj: Any) -> Any:
-        if _placeable(obj):
-            return self._place_array(obj)
-        if type(obj) is dict:
-            return {k: self._place(v) for k, v in obj.items()}
-        if type(obj) is list:
-            return [self._place(v) for v in obj]
-        if type(obj) is tuple:
-            return tuple(self._place(v) for v in obj)
-        if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a namedtuple
-            return type(obj)(*(self._place(v) for v in obj))
-        return obj
+    def _place(self, batch: Any) -> Any:
+        return _map(batch, lambda o: self._place_array(o) if _placeable(o) else o)
 
     def _place_array(self, obj: Any) -> Any:
         assert self._bytes is not None
@@ -248,21 +252,13 @@ class SlotReader:
         # one lease per batch: no reference cycles here, so the slot frees as soon as the
         # batch's last array goes (a cycle would wait for the garbage collector)
         memory = np.asarray(_Lease(arena, flags, packed.slot))
-        return _rebuild(packed.payload, memory)
+        return _map(packed.payload, functools.partial(_restore, memory))
 
 
-def _rebuild(obj: Any, memory: np.ndarray) -> Any:
-    if type(obj) is _InSlot:
-        raw = memory[obj.offset:obj.offset + obj.nbytes]
-        if obj.tensor:
-            return torch.from_numpy(raw).view(obj.dtype).view(obj.shape)
-        return raw.view(obj.dtype).reshape(obj.shape)
-    if type(obj) is dict:
-        return {k: _rebuild(v, memory) for k, v in obj.items()}
-    if type(obj) is list:
-        return [_rebuild(v, memory) for v in obj]
-    if type(obj) is tuple:
-        return tuple(_rebuild(v, memory) for v in obj)
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*(_rebuild(v, memory) for v in obj))
-    return obj
+def _restore(memory: np.ndarray, obj: Any) -> Any:
+    if type(obj) is not _InSlot:
+        return obj
+    raw = memory[obj.offset:obj.offset + obj.nbytes]
+    if obj.tensor:
+        return torch.from_numpy(raw).view(obj.dtype).view(obj.shape)
+    return raw.view(obj.dtype).reshape(obj.shape)

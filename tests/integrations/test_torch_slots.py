@@ -112,6 +112,7 @@ def test_a_bigger_batch_gets_a_bigger_arena_and_the_old_batches_stay(monkeypatch
     monkeypatch.setattr("arrowds.integrations.torch_slots._MAX_SLOT_BYTES", 1 << 20)
     huge = torch.zeros(1 << 20)  # 4 MiB: over the limit, PyTorch's way
     assert _send(writer, {"huge": huge})["huge"] is huge
+    assert writer._flags.tolist().count(1) == 1  # only `got`'s slot: the one begin() took is free again
     plain = SlotWriter(2)
     assert plain.pack(["no arrays"]) == ["no arrays"] and plain.arena is None
 
