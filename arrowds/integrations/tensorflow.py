@@ -68,7 +68,9 @@ def to_tensorflow(ds: Dataset, tensors: Sequence[str] | None = None, decode: boo
     specs = {n: s for n, s in specs.items() if s.settled}
     positions = ds._index.positions(dataset_length(core))
 
-    def generate() -> Iterator[dict[str, Any]]:
+    stacked = all(_stackable(s, decode) for s in specs.values())
+
+    def columns() -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
         for a in range(0, positions.size, _BATCH):
             pos = positions[a:a + _BATCH]
             cols: dict[str, Any] = {}
@@ -78,12 +80,37 @@ def to_tensorflow(ds: Dataset, tensors: Sequence[str] | None = None, decode: boo
                 else:
                     vals = read.read_values(core, spec, pos)
                     if spec.layout == "blob" and decode:
-                        vals = read.decode_many(spec, vals, pos)
+                        vals = (read.decode_batch(spec, vals, pos) if stacked
+                                else read.decode_many(spec, vals, pos))
                     elif spec.layout == "json":
                         vals = [json.dumps(json.loads(v)) for v in vals]
                     cols[n] = vals
+            yield pos, cols
+
+    def samples() -> Iterator[dict[str, Any]]:
+        for pos, cols in columns():
             for k in range(pos.size):
                 yield {n: v[k] for n, v in cols.items()}
 
+    def batches() -> Iterator[dict[str, Any]]:
+        for _, cols in columns():
+            yield {n: v if isinstance(v, np.ndarray) else
+                   (np.stack(v) if v and isinstance(v[0], np.ndarray) else np.asarray(v, dtype=object))
+                   for n, v in cols.items()}
+
     signature = {n: _signature(tf, s, decode) for n, s in specs.items()}
-    return tf.data.Dataset.from_generator(generate, output_signature=signature)
+    if not stacked:
+        return tf.data.Dataset.from_generator(samples, output_signature=signature)
+    # every tensor has one sample shape: whole batches cross into TensorFlow (one Python call
+    # per 256 rows, not per row) and tf.data cuts them back into samples
+    batched = {n: tf.TensorSpec(shape=(None, *sig.shape), dtype=sig.dtype) for n, sig in signature.items()}
+    return tf.data.Dataset.from_generator(batches, output_signature=batched).unbatch()
+
+
+def _stackable(spec: TensorSpec, decode: bool) -> bool:
+    """Whether every sample of ``spec`` comes out with one shape (so batches can be stacked)."""
+    if spec.layout in ("text", "json", "scalar", "fixed"):
+        return True
+    if spec.layout in ("blob", "list"):
+        return (spec.layout == "blob" and not decode) or read.uniform_shape(spec) is not None
+    return False
