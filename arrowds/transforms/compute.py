@@ -331,7 +331,7 @@ def _unify_class_names(core: Any, base: Manifest, results: list[ChunkResult]) ->
 
 
 def _merge_info(base: Manifest, results: list[ChunkResult]) -> dict[str, dict[str, Any]]:
-    """Tensor info the slices changed (class names added, sample rates): must agree."""
+    """Tensor info the slices changed (class names, joined beforehand; sample rates): must agree."""
     out: dict[str, dict[str, Any]] = {}
     for r in results:
         for name, info in r.info.items():
@@ -340,16 +340,8 @@ def _merge_info(base: Manifest, results: list[ChunkResult]) -> dict[str, dict[st
                 continue
             cur = out.setdefault(name, dict(before))
             for k, v in info.items():
-                if k == "class_names":
-                    have = cur.get("class_names", [])
-                    short, long_ = sorted((list(have), list(v)), key=len)
-                    if long_[: len(short)] != short:
-                        raise TransformError(
-                            f"tensor {name!r}: slices added new class names in different orders "
-                            f"({have} vs {v}, inputs from {r.start}), so their label ids disagree. "
-                            "Create the tensor with class_names=[...] listing every label, or run "
-                            "with num_workers=0")
-                    cur["class_names"] = long_
+                if k == "class_names":  # every slice has the joined list (_unify_class_names)
+                    cur["class_names"] = list(v)
                 elif k == "channels":  # audio: mixed channel counts are allowed, recorded as None
                     cur[k] = v if cur.get(k, v) == v else None
                 elif cur.get(k, v) != v and before.get(k) != v:
